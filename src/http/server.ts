@@ -1,0 +1,102 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../lib/logger.ts';
+import { newReferenceId } from '../lib/reference-id.ts';
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => unknown;
+
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'HEAD' | 'OPTIONS';
+  /** Exact path, or with `:name` segments, e.g. `/t/c/:token`. */
+  readonly path: string;
+  readonly handler: RouteHandler;
+}
+
+export interface HttpServer {
+  readonly server: http.Server;
+  listen(port: number): Promise<number>;
+  /** Stops accepting connections and waits for in-flight requests. */
+  close(): Promise<void>;
+}
+
+/**
+ * One Node HTTP server per process: our route table (health, tracking, webhooks, API), with
+ * POST /slack/events handed to Bolt's receiver in HTTP mode.
+ */
+export function createHttpServer(routes: readonly Route[], logger: Logger, slackListener?: { path: string; listener: http.RequestListener }): HttpServer {
+  const compiled = routes.map((route) => ({ ...route, match: compilePath(route.path) }));
+
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (slackListener && url.pathname === slackListener.path) {
+      slackListener.listener(req, res);
+      return;
+    }
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    let pathMatched = false;
+    for (const route of compiled) {
+      const params = route.match(url.pathname);
+      if (!params) continue;
+      pathMatched = true;
+      if (route.method !== req.method && route.method !== method) continue;
+      try {
+        await route.handler(req, res, params);
+      } catch (error) {
+        const referenceId = newReferenceId();
+        logger.error({ err: error, referenceId, method: req.method, path: route.path }, 'http handler failed');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error', reference: referenceId });
+        else res.end();
+      }
+      return;
+    }
+    if (pathMatched) sendJson(res, 405, { error: `${req.method} is not allowed here` });
+    else sendJson(res, 404, { error: 'not found' });
+  });
+  // Slack and load balancers keep connections alive; let shutdown end idle ones promptly.
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    server,
+    listen(port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function compilePath(pattern: string): (path: string) => Record<string, string> | undefined {
+  const names: string[] = [];
+  const regex = new RegExp(
+    `^${pattern
+      .split('/')
+      .map((segment) => {
+        if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(segment.slice(1));
+        return '([^/]+)';
+      })
+      .join('/')}$`,
+  );
+  return (path) => {
+    const match = regex.exec(path);
+    if (!match) return undefined;
+    return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
+  };
+}

@@ -1,0 +1,97 @@
+import { readFileSync } from 'node:fs';
+import { WebClient, retryPolicies, type WebClientOptions } from '@slack/web-api';
+import type { Config } from './config.ts';
+import { createSql } from './db/client.ts';
+import { runMigrations } from './db/migrate.ts';
+import { openDatabase } from './db/open-database.ts';
+import { healthRoute, type Readiness } from './http/health-route.ts';
+import { createHttpServer, type Route } from './http/server.ts';
+import type { Logger } from './lib/logger.ts';
+import { QUEUES } from './queue/queues.ts';
+import { startQueueSystem } from './queue/queue-system.ts';
+import type { Services } from './services.ts';
+import { boltLogger } from './slack/bolt-logger.ts';
+import { createSlackApp, SLACK_EVENTS_PATH } from './slack/create-slack-app.ts';
+
+export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+export interface NurtureOptions {
+  logger: Logger;
+  /** Overrides for the Slack Web API clients (tests: no retries). */
+  slackClientOptions?: WebClientOptions;
+}
+
+export interface Nurture {
+  readonly port: number;
+  readonly services: Services;
+  /** Graceful: stop taking requests, let running jobs finish, close pools, stop the embedded Postgres. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts everything this process's role needs, in dependency order: database → migrations →
+ * queues → Slack → HTTP → workers. The HTTP server listens last, so /healthz answers 200 only
+ * once the rest is ready.
+ */
+export async function startNurture(config: Config, options: NurtureOptions): Promise<Nurture> {
+  const { logger } = options;
+  const cleanups: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error) => logger.error({ err: error }, 'error during shutdown'));
+    }
+  };
+
+  try {
+    const database = await openDatabase(config.database, logger);
+    cleanups.push(() => database.stop());
+    const sql = createSql(database.url, logger, { applicationName: `nurture-${config.role}` });
+    cleanups.push(() => sql.end({ timeout: 5 }));
+    await runMigrations(sql, logger);
+
+    const queues = await startQueueSystem({ url: database.url, logger, role: config.role, queues: QUEUES });
+    cleanups.push(() => queues.stop());
+
+    const clientOptions: WebClientOptions = {
+      slackApiUrl: config.slack.apiUrl,
+      logger: boltLogger(logger),
+      // The default policy retries for ~30 minutes; a person is waiting, so give up within minutes.
+      retryConfig: retryPolicies.fiveRetriesInFiveMinutes,
+      ...options.slackClientOptions,
+    };
+    const slack = new WebClient(config.slack.botToken, clientOptions);
+    const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue };
+
+    const readiness: Readiness = { ready: false };
+    const routes: Route[] = [healthRoute({ sql, queues, role: config.role, readiness, version: VERSION })];
+    const servesWeb = config.role !== 'worker';
+    const slackApp = servesWeb ? createSlackApp(config, services, clientOptions) : undefined;
+    if (slackApp) {
+      await slackApp.start();
+      cleanups.push(() => slackApp.stop());
+    }
+    const http = createHttpServer(
+      routes,
+      logger,
+      slackApp?.requestListener ? { path: SLACK_EVENTS_PATH, listener: slackApp.requestListener } : undefined,
+    );
+    const port = await http.listen(config.port);
+    cleanups.push(async () => {
+      readiness.ready = false;
+      await http.close();
+    });
+
+    if (config.role !== 'web') await queues.startWorkers(services);
+    readiness.ready = true;
+    logger.info(
+      { port, role: config.role, slack: servesWeb ? (config.slack.appToken ? 'socket-mode' : 'http') : 'off', version: VERSION },
+      'nurture is ready',
+    );
+
+    let stopping: Promise<void> | undefined;
+    return { port, services, stop: () => (stopping ??= stopAll()) };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

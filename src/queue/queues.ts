@@ -1,0 +1,5 @@
+import { publishHomeQueue } from '../modules/home/publish-home-queue.ts';
+import type { QueueDefinition } from './define-queue.ts';
+
+/** Every queue, one line each. A queue missing here can neither be sent to nor worked. */
+export const QUEUES: readonly QueueDefinition[] = [publishHomeQueue];

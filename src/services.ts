@@ -1,0 +1,18 @@
+import type { WebClient } from '@slack/web-api';
+import type { Config } from './config.ts';
+import type { Sql } from './db/client.ts';
+import type { Logger } from './lib/logger.ts';
+import type { Enqueue } from './queue/queue-system.ts';
+
+/**
+ * What listeners, routes and job handlers are given: built once in the composition root,
+ * passed down, never imported as globals (tests build their own).
+ */
+export interface Services {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly sql: Sql;
+  /** The bot's Web API client (SLACK_BOT_TOKEN), pointed at SLACK_API_URL when set. */
+  readonly slack: WebClient;
+  readonly enqueue: Enqueue;
+}

@@ -1,0 +1,28 @@
+import type { RespondFn } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import type { Services } from '../services.ts';
+import type { Token } from './command-text.ts';
+
+/** One `/nurture <name> …` subcommand. Listed in src/slack/subcommands.ts; help is generated from these. */
+export interface Subcommand {
+  readonly name: string;
+  /** One line for `/nurture help`. */
+  readonly summary: string;
+  /** Each form with a concrete example, shown in help and in usage errors. */
+  readonly usage: ReadonlyArray<{ form: string; example: string; explains?: string }>;
+  run(context: CommandContext): Promise<void>;
+}
+
+export interface CommandContext {
+  readonly services: Services;
+  readonly teamId: string;
+  readonly userId: string;
+  readonly channelId: string;
+  readonly triggerId: string;
+  /** Tokens after the subcommand name. */
+  readonly args: readonly Token[];
+  readonly client: WebClient;
+  /** Posts to the command's response_url; ephemeral unless told otherwise. */
+  readonly respond: RespondFn;
+  readonly subcommands: readonly Subcommand[];
+}

@@ -1,0 +1,6 @@
+import { helpSubcommand } from '../modules/help/help-subcommand.ts';
+import { rolesSubcommand } from '../modules/roles/roles-subcommand.ts';
+import type { Subcommand } from './subcommand.ts';
+
+/** Every `/nurture` subcommand, in the order `/nurture help` lists them. */
+export const SUBCOMMANDS: readonly Subcommand[] = [helpSubcommand, rolesSubcommand];
