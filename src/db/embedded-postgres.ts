@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -92,6 +92,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   process.once('exit', killOnExit);
 
   await waitUntilReady(child, recentLines);
+  await fs.writeFile(ownerFile(clusterDir), String(process.pid));
   logger.info({ port, dataDir: clusterDir }, 'embedded postgres started');
 
   let stopping: Promise<void> | undefined;
@@ -254,17 +255,18 @@ async function initCluster(initdb: string, clusterDir: string, password: string,
 
 /**
  * After a hard kill (SIGKILL, OOM) our detached Postgres outlives us and still holds the cluster.
- * An orphan (re-parented away from a Node process) is stopped and replaced; a live owner is refused.
+ * We record which process started it; if that process is gone, the server is an orphan and is
+ * stopped and replaced. If it is alive and still its parent, another Nurture owns it: refuse.
  */
 async function takeOverOrphan(clusterDir: string, logger: Logger): Promise<void> {
   const pidFile = path.join(clusterDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number((await fs.readFile(pidFile, 'utf8')).split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return; // stale: Postgres cleans it up itself
-  const parent = parentCommand(pid);
-  if (parent && /node/i.test(parent)) {
+  const owner = Number(await fs.readFile(ownerFile(clusterDir), 'utf8').catch(() => '0'));
+  if (owner > 0 && isAlive(owner) && parentPid(pid) === owner) {
     throw new EmbeddedPostgresError(
-      `Another process (${parent}, Postgres pid ${pid}) is already running the embedded Postgres in ${clusterDir}. ` +
+      `Another process (pid ${owner}) is already running the embedded Postgres in ${clusterDir}. ` +
         'To run several Nurture processes, start one Postgres and give all of them its DATABASE_URL (README.md → Running several processes).',
     );
   }
@@ -277,6 +279,11 @@ async function takeOverOrphan(clusterDir: string, logger: Logger): Promise<void>
   }
 }
 
+/** Beside the cluster, not in it: the cluster folder belongs to the postgres user. */
+function ownerFile(clusterDir: string): string {
+  return `${clusterDir}.owner-pid`;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -286,15 +293,16 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function parentCommand(pid: number): string | undefined {
+function parentPid(pid: number): number | undefined {
+  let ppid: number;
   try {
-    const stat = spawnSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).stdout.trim();
-    const ppid = Number(stat);
-    if (!ppid || ppid === 1) return undefined;
-    return spawnSync('ps', ['-o', 'comm=', '-p', String(ppid)], { encoding: 'utf8' }).stdout.trim() || undefined;
+    // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may contain spaces, so read after the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
   } catch {
-    return undefined;
+    ppid = Number(spawnSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).stdout?.trim());
   }
+  return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
 }
 
 function freePort(): Promise<number> {

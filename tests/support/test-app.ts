@@ -1,0 +1,104 @@
+import { Writable } from 'node:stream';
+import type { Config } from '../../src/config.ts';
+import { createLogger } from '../../src/lib/logger.ts';
+import { startNurture, type Nurture } from '../../src/nurture.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { startFakeSlack, type FakeSlack, type FakeSlackUser, type RecordedResponse } from './fake-slack.ts';
+import { createSlackRequester, slashCommandPayload, type SlackHttpResult, type SlackRequester } from './slack-requests.ts';
+import { TEST_APP_TOKEN, TEST_BOT_TOKEN, TEST_SIGNING_SECRET, testConfig } from './test-config.ts';
+
+export interface LogLine {
+  level: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+export interface TestApp {
+  readonly nurture: Nurture;
+  /** http://127.0.0.1:PORT of the running app. */
+  readonly url: string;
+  readonly config: Config;
+  readonly db: TestDatabase;
+  readonly slack: FakeSlack;
+  /** Signed requests to POST /slack/events (HTTP mode). */
+  readonly requests: SlackRequester;
+  /** Every log line the app wrote, parsed. */
+  readonly logs: readonly LogLine[];
+  /** Runs `/nurture <text>` as the person (over HTTP or Socket Mode) and resolves with the first reply to its response_url. */
+  command(userId: string, text: string, options?: { channelId?: string; teamId?: string }): Promise<CommandOutcome>;
+  /** A Slack user in the fake workspace; Slack admins and owners become Nurture admins. */
+  addUser(user: Omit<FakeSlackUser, 'teamId'>): FakeSlackUser;
+  stop(): Promise<void>;
+}
+
+export interface CommandOutcome {
+  /** Bolt's answer to Slack (HTTP status and body), or the Socket Mode ack. */
+  ack: { status: number; body: unknown };
+  /** The ephemeral/in-channel reply posted to the response_url. */
+  reply: RecordedResponse;
+  triggerId: string;
+}
+
+export interface TestAppOptions {
+  role?: 'all' | 'web' | 'worker';
+  socketMode?: boolean;
+  /** Reuse a database (e.g. a second process against the same one). */
+  db?: TestDatabase;
+  slack?: FakeSlack;
+  env?: Record<string, string>;
+}
+
+/** The whole app on a fresh database, talking to a fake Slack, driven through signed requests. */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const db = options.db ?? (await createTestDatabase());
+  const slack = options.slack ?? (await startFakeSlack({ botToken: TEST_BOT_TOKEN, appToken: TEST_APP_TOKEN, triggerIdTtlMs: Infinity }));
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as LogLine);
+      done();
+    },
+  });
+  const config = testConfig({
+    DATABASE_URL: db.url,
+    SLACK_API_URL: slack.url,
+    NURTURE_ROLE: options.role ?? 'all',
+    LOG_LEVEL: 'info',
+    ...(options.socketMode ? { SLACK_APP_TOKEN: TEST_APP_TOKEN } : {}),
+    ...options.env,
+  });
+  const nurture = await startNurture(config, { logger: createLogger(config.logLevel, sink), slackClientOptions: { retryConfig: { retries: 0 } } });
+  const url = `http://127.0.0.1:${nurture.port}`;
+  const requests = createSlackRequester({ baseUrl: url, signingSecret: TEST_SIGNING_SECRET, teamId: slack.teamId });
+
+  return {
+    nurture,
+    url,
+    config,
+    db,
+    slack,
+    requests,
+    logs,
+    addUser: (user) => slack.addUser({ ...user, teamId: slack.teamId }),
+    async command(userId, text, commandOptions = {}) {
+      const responseUrl = slack.responseUrl();
+      const triggerId = slack.newTriggerId();
+      const fields = { teamId: commandOptions.teamId ?? slack.teamId, userId, channelId: commandOptions.channelId ?? 'C0GENERAL', text, responseUrl, triggerId };
+      let ack: CommandOutcome['ack'];
+      if (options.socketMode) {
+        const socketAck = await slack.socket.send('slash_commands', slashCommandPayload(fields), { acceptsResponsePayload: true });
+        ack = { status: 200, body: socketAck.payload };
+      } else {
+        const result: SlackHttpResult = await requests.command(fields);
+        ack = { status: result.status, body: result.json ?? result.text };
+      }
+      const reply = await slack.waitForResponse((response) => response.url === responseUrl);
+      return { ack, reply, triggerId };
+    },
+    async stop() {
+      await nurture.stop();
+      if (!options.slack) await slack.close();
+      if (!options.db) await db.drop();
+    },
+  };
+}
