@@ -8,3 +8,8 @@ export const CallbackIds = {
   helpModal: 'help_modal',
   rolesModal: 'roles_modal',
 } as const;
+
+/** Events API events Nurture listens to; manifest.yml must subscribe to exactly these (tests check). */
+export const SlackEvents = {
+  appHomeOpened: 'app_home_opened',
+} as const;

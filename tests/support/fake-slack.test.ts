@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel, verifySlackRequest } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, verifySlackRequest, type Logger } from '@slack/bolt';
 import { SocketModeClient } from '@slack/socket-mode';
 import { WebAPIPlatformError, WebAPIRateLimitedError, WebClient, type KnownBlock } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +12,23 @@ const CHANNEL = 'C0NURTURE';
 const USER = 'U0ALICE';
 const SIGNING_SECRET = 'signing-secret-test';
 
+/** Refusals are the point of several tests here: keep the SDKs from printing them. */
+const quiet: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  setLevel: () => undefined,
+  getLevel: () => LogLevel.ERROR,
+  setName: () => undefined,
+};
+
 let slack: FakeSlack;
 let client: WebClient;
 
 beforeAll(async () => {
   slack = await startFakeSlack();
-  client = new WebClient(slack.botToken, { slackApiUrl: slack.url, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+  client = new WebClient(slack.botToken, { slackApiUrl: slack.url, retryConfig: { retries: 0 }, logger: quiet });
 });
 
 afterEach(() => {
@@ -103,6 +114,17 @@ describe('fake Slack Web API through the real WebClient', () => {
     expect(data.response_metadata?.messages).toContain('[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]');
   });
 
+  it('refuses long modal titles, private_metadata over 3,000 and views over 250 kB', async () => {
+    const open = (view: ReturnType<typeof modal> & Record<string, unknown>) => slackError(client.views.open({ trigger_id: slack.newTriggerId(), view }));
+
+    const title = await open({ ...modal([section('x')]), title: { type: 'plain_text', text: 't'.repeat(25) } });
+    expect(title.response_metadata?.messages).toContain('[ERROR] must be less than 25 characters [json-pointer:/view/title/text]');
+    const metadata = await open({ ...modal([section('x')]), private_metadata: 'm'.repeat(3_001) });
+    expect(metadata.error).toBe('invalid_arguments');
+    const huge = await open(modal(Array.from({ length: 90 }, () => section('x'.repeat(2_900)))));
+    expect(huge.error).toBe('view_too_large');
+  });
+
   it('refuses a section text of 3,001 characters and a header of 151', async () => {
     seedWorkspace();
     await client.chat.postMessage({ channel: CHANNEL, text: 'ok', blocks: [section('x'.repeat(3_000))] });
@@ -147,9 +169,9 @@ describe('fake Slack Web API through the real WebClient', () => {
   it('refuses unknown methods and bad tokens', async () => {
     expect((await slackError(client.apiCall('chat.postMessageTwice', { channel: CHANNEL }))).error).toBe('unknown_method');
 
-    const wrongToken = new WebClient('xoxb-wrong', { slackApiUrl: slack.url, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+    const wrongToken = new WebClient('xoxb-wrong', { slackApiUrl: slack.url, retryConfig: { retries: 0 }, logger: quiet });
     expect((await slackError(wrongToken.auth.test())).error).toBe('invalid_auth');
-    const noToken = new WebClient(undefined, { slackApiUrl: slack.url, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+    const noToken = new WebClient(undefined, { slackApiUrl: slack.url, retryConfig: { retries: 0 }, logger: quiet });
     expect((await slackError(noToken.auth.test())).error).toBe('not_authed');
   });
 
@@ -173,7 +195,7 @@ describe('fake Slack Web API through the real WebClient', () => {
   it('surfaces an injected 429 as a rate-limit error', async () => {
     seedWorkspace();
     slack.failNext('chat.postMessage', 'ratelimited', { status: 429, retryAfter: 7 });
-    const impatient = new WebClient(slack.botToken, { slackApiUrl: slack.url, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, logLevel: LogLevel.ERROR });
+    const impatient = new WebClient(slack.botToken, { slackApiUrl: slack.url, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, logger: quiet });
 
     const error = await impatient.chat.postMessage({ channel: CHANNEL, text: 'hi' }).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(WebAPIRateLimitedError);
@@ -212,10 +234,10 @@ describe('fake Slack Socket Mode', () => {
     const socketClient = new SocketModeClient({
       appToken: slack.appToken,
       clientOptions: { slackApiUrl: slack.url, retryConfig: { retries: 0 } },
-      logLevel: LogLevel.ERROR,
+      logger: quiet,
     });
     socketClient.on('slash_commands', async ({ ack, body }: { ack: (payload?: object) => Promise<void>; body: { text: string } }) => {
-      await ack({ text: `You said ${body.text}` });
+      await ack(body.text === 'flood' ? { text: 'many', blocks: sections(51) } : { text: `You said ${body.text}` });
     });
     try {
       await socketClient.start();
@@ -225,8 +247,35 @@ describe('fake Slack Socket Mode', () => {
       const payload = slashCommandPayload({ teamId: slack.teamId, userId: USER, channelId: CHANNEL, text: 'hi', responseUrl: slack.responseUrl(), triggerId: slack.newTriggerId() });
       const ack = await slack.socket.send('slash_commands', payload);
       expect(ack.payload).toEqual({ text: 'You said hi' });
+
+      // An ack body Slack would refuse fails the send.
+      await expect(slack.socket.send('slash_commands', { ...payload, text: 'flood' })).rejects.toThrow(/invalid_blocks[\s\S]*no more than 50 items allowed/);
     } finally {
       await socketClient.disconnect();
+    }
+  });
+
+  it('runs a Bolt app in Socket Mode with the fake as its Slack', async () => {
+    seedWorkspace();
+    const app = new App({
+      token: slack.botToken,
+      appToken: slack.appToken,
+      socketMode: true,
+      clientOptions: { slackApiUrl: slack.url, retryConfig: { retries: 0 } },
+      logger: quiet,
+    });
+    app.command('/nurture', async ({ ack, command, respond }) => {
+      await ack();
+      await respond({ text: `Got ${command.text}` });
+    });
+    await app.start();
+    try {
+      const payload = slashCommandPayload({ teamId: slack.teamId, userId: USER, channelId: CHANNEL, text: 'status', responseUrl: slack.responseUrl(), triggerId: slack.newTriggerId() });
+      const ack = await slack.socket.send('slash_commands', payload);
+      expect(ack.envelope_id).toEqual(expect.any(String));
+      await slack.waitForResponse((response) => response.body.text === 'Got status');
+    } finally {
+      await app.stop();
     }
   });
 
@@ -261,9 +310,10 @@ describe('a real Bolt app against the fake', () => {
 
   it('takes a signed slash command over HTTP, responds through the response_url and opens a modal', async () => {
     seedWorkspace();
-    const receiver = new HTTPReceiver({ signingSecret: SIGNING_SECRET, logLevel: LogLevel.ERROR });
-    app = new App({ token: slack.botToken, receiver, clientOptions: { slackApiUrl: slack.url, retryConfig: { retries: 0 } }, logLevel: LogLevel.ERROR, deferInitialization: true });
+    const receiver = new HTTPReceiver({ signingSecret: SIGNING_SECRET, logger: quiet });
+    app = new App({ token: slack.botToken, receiver, clientOptions: { slackApiUrl: slack.url, retryConfig: { retries: 0 } }, logger: quiet, deferInitialization: true });
     app.command('/nurture', async ({ ack, respond, client: boltClient, body }) => {
+      if (body.text === 'flood') return ack({ text: 'many', blocks: sections(51) });
       await ack();
       await boltClient.views.open({ trigger_id: body.trigger_id, view: modal([section('Hello from Bolt')]) });
       await respond({ response_type: 'ephemeral', text: 'Opened' });
@@ -277,6 +327,9 @@ describe('a real Bolt app against the fake', () => {
     expect((await requester.command(fields)).status).toBe(200);
     await slack.waitForCall('views.open', (call) => call.args.trigger_id === fields.triggerId);
     await slack.waitForResponse((response) => response.body.text === 'Opened');
+
+    // Slack would refuse an ack body of 51 blocks: the requester fails the test.
+    await expect(requester.command({ ...fields, text: 'flood' })).rejects.toThrow(/Slack would refuse this ack body: invalid_blocks/);
 
     expect((await requester.command(fields, { secret: 'wrong-secret' })).status).toBe(401);
     expect((await requester.command(fields, { timestampSeconds: Math.floor(Date.now() / 1000) - 10 * 60 })).status).toBe(401);

@@ -4,7 +4,7 @@ import { createLogger } from '../../src/lib/logger.ts';
 import { startNurture, type Nurture } from '../../src/nurture.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startFakeSlack, type FakeSlack, type FakeSlackUser, type RecordedResponse } from './fake-slack.ts';
-import { createSlackRequester, slashCommandPayload, type SlackHttpResult, type SlackRequester } from './slack-requests.ts';
+import { createSlackRequester, eventCallback, slashCommandPayload, type Payload, type SlackHttpResult, type SlackRequester } from './slack-requests.ts';
 import { TEST_APP_TOKEN, TEST_BOT_TOKEN, TEST_SIGNING_SECRET, testConfig } from './test-config.ts';
 
 export interface LogLine {
@@ -26,6 +26,10 @@ export interface TestApp {
   readonly logs: readonly LogLine[];
   /** Runs `/nurture <text>` as the person (over HTTP or Socket Mode) and resolves with the first reply to its response_url. */
   command(userId: string, text: string, options?: { channelId?: string; teamId?: string }): Promise<CommandOutcome>;
+  /** Delivers an Events API event (HTTP or Socket Mode, as the app runs) and resolves once it was acked. */
+  event(event: Payload): Promise<void>;
+  /** Delivers an interactivity payload (block_actions, view_submission…) and resolves with the ack body. */
+  interaction(payload: Payload): Promise<unknown>;
   /** A Slack user in the fake workspace; Slack admins and owners become Nurture admins. */
   addUser(user: Omit<FakeSlackUser, 'teamId'>): FakeSlackUser;
   stop(): Promise<void>;
@@ -94,6 +98,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       }
       const reply = await slack.waitForResponse((response) => response.url === responseUrl);
       return { ack, reply, triggerId };
+    },
+    async event(event) {
+      if (options.socketMode) {
+        await slack.socket.send('events_api', eventCallback({ teamId: slack.teamId, event }));
+        return;
+      }
+      const result = await requests.event(event);
+      if (result.status !== 200) throw new Error(`event refused with ${result.status}: ${result.text}`);
+    },
+    async interaction(payload) {
+      if (options.socketMode) return (await slack.socket.send('interactive', payload)).payload;
+      const result = await requests.interaction(payload);
+      if (result.status !== 200) throw new Error(`interaction refused with ${result.status}: ${result.text}`);
+      return result.json ?? result.text;
     },
     async stop() {
       await nurture.stop();

@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import type { Services } from '../../services.ts';
-import { ActionIds, CallbackIds } from '../../slack/ids.ts';
+import { ActionIds, CallbackIds, SlackEvents } from '../../slack/ids.ts';
 import type { Subcommand } from '../../slack/subcommand.ts';
 import { buildHelpBlocks } from '../help/build-help.ts';
 import { buildRolesBlocks } from '../roles/build-roles-blocks.ts';
@@ -10,7 +10,7 @@ import { buildInfoModal } from './build-home-view.ts';
 import { publishHomeQueue } from './publish-home-queue.ts';
 
 export function registerHome(app: App, services: Services, subcommands: readonly Subcommand[]) {
-  app.event('app_home_opened', async ({ event, body }) => {
+  app.event(SlackEvents.appHomeOpened, async ({ event, body }) => {
     if (event.tab !== 'home') return;
     await touchWorkspace(services.sql, body.team_id);
     await services.enqueue(publishHomeQueue, { teamId: body.team_id, userId: event.user });

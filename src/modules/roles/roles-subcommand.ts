@@ -30,6 +30,8 @@ const RoleNameSchema = z.string().transform((token, ctx) => {
 
 const ChangeArgsSchema = z.tuple([MentionSchema, RoleNameSchema]);
 
+const aRole = (role: string) => `${/^[aeiou]/.test(role) ? 'an' : 'a'} *${role}*`;
+
 export const rolesSubcommand: Subcommand = {
   name: 'roles',
   summary: 'who may do what in Nurture (admins grant and revoke)',
@@ -67,7 +69,7 @@ async function addRole(context: CommandContext, targetUserId: string, role: z.in
   if (changed) await services.enqueue(publishHomeQueue, { teamId, userId: targetUserId });
   await respond({
     response_type: 'ephemeral',
-    text: changed ? `<@${targetUserId}> is now a *${role}*.` : `<@${targetUserId}> was already a *${role}*; nothing changed.`,
+    text: changed ? `<@${targetUserId}> is now ${aRole(role)}.` : `<@${targetUserId}> was already ${aRole(role)}; nothing changed.`,
   });
 }
 
@@ -83,7 +85,7 @@ async function removeRole(context: CommandContext, targetUserId: string, role: z
     if (revoked) await recordAudit(tx, { teamId, actorUserId: userId, action: 'role.revoked', subject: targetUserId, details: { role } });
     return revoked;
   });
-  let text = changed ? `<@${targetUserId}> is no longer a *${role}*.` : `<@${targetUserId}> was not a *${role}*; nothing changed.`;
+  let text = changed ? `<@${targetUserId}> is no longer ${aRole(role)}.` : `<@${targetUserId}> was not ${aRole(role)}; nothing changed.`;
   if (role === 'admin') {
     const target = await rolesOf(services, teamId, targetUserId);
     if (target.slackAdmin) text += ' They stay an admin in Nurture because they are a Slack workspace owner or admin.';
