@@ -11,7 +11,7 @@ export function createLogger(level: LogLevel, destination?: NodeJS.WritableStrea
   return pino(
     {
       level,
-      base: { app: 'nurture' },
+      base: { app: 'nurture', pid: process.pid },
       redact: {
         paths: [
           'token',
