@@ -1,13 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActionIds } from '../../src/slack/ids.ts';
 import { unexpectedErrorText } from '../../src/slack/messages.ts';
 import { SUBCOMMANDS } from '../../src/slack/subcommands.ts';
+import { replyText } from '../support/slack-replies.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
-type Reply = { text?: string; blocks?: Array<{ text?: { text?: string } }>; response_type?: string };
-const replyText = (body: unknown) => {
-  const reply = body as Reply;
-  return [reply.text ?? '', ...(reply.blocks ?? []).map((block) => block.text?.text ?? '')].join('\n');
-};
 
 describe.each([
   { mode: 'HTTP', socketMode: false },
@@ -73,12 +70,34 @@ describe('/nurture when something breaks', () => {
       const { reply } = await app.command('U0ANYONE', 'roles');
       const text = replyText(reply.body);
       const referenceId = /reference: \*([0-9A-Z]{8})\*/.exec(text)?.[1];
-      expect(referenceId).toBeDefined();
+      expect(referenceId).toMatch(/^[0-9A-Z]{8}$/);
       expect(text).toBe(unexpectedErrorText(referenceId!));
       expect(text).not.toMatch(/workspace_roles|stack|Error:/);
       const logged = app.logs.find((line) => line.referenceId === referenceId);
       expect(logged).toMatchObject({ msg: 'command failed', subcommand: 'roles', teamId: app.slack.teamId, userId: 'U0ANYONE' });
       expect(JSON.stringify(logged?.err)).toContain('workspace_roles');
+    } finally {
+      await app.db.sql`ALTER TABLE workspace_roles_gone RENAME TO workspace_roles`;
+    }
+  });
+
+  it('a button that fails unexpectedly tells the person by DM, with the reference id from the log', async () => {
+    app.addUser({ id: 'U0CLICKER' });
+    await app.db.sql`ALTER TABLE workspace_roles RENAME TO workspace_roles_gone`;
+    try {
+      await app.interaction({
+        type: 'block_actions',
+        user: { id: 'U0CLICKER', team_id: app.slack.teamId },
+        team: { id: app.slack.teamId, domain: app.slack.teamDomain },
+        api_app_id: app.slack.appId,
+        trigger_id: app.slack.newTriggerId(),
+        container: { type: 'view', view_id: 'V0HOME' },
+        actions: [{ type: 'button', action_id: ActionIds.homeShowRoles, block_id: 'b1', action_ts: '1.2', text: { type: 'plain_text', text: 'Roles' } }],
+      });
+      const dm = await app.slack.waitForCall('chat.postMessage', (call) => call.args.channel === 'U0CLICKER');
+      const referenceId = /reference: \*([0-9A-Z]{8})\*/.exec(String(dm.args.text))?.[1];
+      expect(dm.args.text).toBe(unexpectedErrorText(referenceId!));
+      expect(app.logs.find((line) => line.referenceId === referenceId)).toMatchObject({ msg: 'slack listener failed' });
     } finally {
       await app.db.sql`ALTER TABLE workspace_roles_gone RENAME TO workspace_roles`;
     }

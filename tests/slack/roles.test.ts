@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replyText } from '../support/slack-replies.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
-type Reply = { text?: string; blocks?: Array<{ text?: { text?: string } }> };
-const replyText = (body: unknown) => {
-  const reply = body as Reply;
-  return [reply.text ?? '', ...(reply.blocks ?? []).map((block) => block.text?.text ?? '')].join('\n');
-};
 
 describe.each([
   { mode: 'HTTP', socketMode: false },

@@ -332,6 +332,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return channel;
   }
 
+  /** views.open and views.push: a valid modal and a trigger id that is fresh and unused (then spent). */
+  function acceptModalOpening(args: Args): Failure | { view: Args; trigger: TriggerRecord } {
+    if (args.trigger_id === undefined && args.interactivity_pointer === undefined) return fail('invalid_arguments');
+    const view = args.view as Args;
+    const refused = refuseView(view, 'modal');
+    if (refused !== undefined) return refused;
+    if (externalIdTaken(view)) return fail('duplicate_external_id');
+    const trigger = exchangeTrigger(args.trigger_id ?? args.interactivity_pointer);
+    if ('ok' in trigger) return trigger;
+    return { view, trigger };
+  }
+
   function channelObject(channel: ChannelRecord): Args {
     return {
       id: channel.id,
@@ -592,13 +604,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'views.open': {
       token: 'bot',
       handle: (args) => {
-        if (args.trigger_id === undefined && args.interactivity_pointer === undefined) return fail('invalid_arguments');
-        const view = args.view as Args;
-        const refused = refuseView(view, 'modal');
-        if (refused !== undefined) return refused;
-        if (externalIdTaken(view)) return fail('duplicate_external_id');
-        const trigger = exchangeTrigger(args.trigger_id ?? args.interactivity_pointer);
-        if ('ok' in trigger) return trigger;
+        const opening = acceptModalOpening(args);
+        if ('ok' in opening) return opening;
+        const { view, trigger } = opening;
         const id = nextId('V');
         stacks.set(id, [id]);
         return { ok: true, view: storeView(view, { id, rootViewId: id, externalId: view.external_id as string | undefined }).body };
@@ -608,13 +616,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     'views.push': {
       token: 'bot',
       handle: (args) => {
-        if (args.trigger_id === undefined && args.interactivity_pointer === undefined) return fail('invalid_arguments');
-        const view = args.view as Args;
-        const refused = refuseView(view, 'modal');
-        if (refused !== undefined) return refused;
-        if (externalIdTaken(view)) return fail('duplicate_external_id');
-        const trigger = exchangeTrigger(args.trigger_id ?? args.interactivity_pointer);
-        if ('ok' in trigger) return trigger;
+        const opening = acceptModalOpening(args);
+        if ('ok' in opening) return opening;
+        const { view, trigger } = opening;
         const id = nextId('V');
         // With the modal the interaction came from known, enforce Slack's 3 views per stack.
         const from = trigger.viewId === undefined ? undefined : views.get(trigger.viewId);
