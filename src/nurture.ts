@@ -5,6 +5,8 @@ import { createSql } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
 import { openDatabase } from './db/open-database.ts';
 import { healthRoute, type Readiness } from './http/health-route.ts';
+import { eventsRoute } from './modules/events/events-route.ts';
+import { leadsRoute } from './modules/leads/leads-route.ts';
 import { createHttpServer, type Route } from './http/server.ts';
 import type { Logger } from './lib/logger.ts';
 import { QUEUES } from './queue/queues.ts';
@@ -63,8 +65,11 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
     const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue };
 
     const readiness: Readiness = { ready: false };
-    const routes: Route[] = [healthRoute({ sql, queues, role: config.role, readiness, version: VERSION })];
     const servesWeb = config.role !== 'worker';
+    const routes: Route[] = [
+      healthRoute({ sql, queues, role: config.role, readiness, version: VERSION }),
+      ...(servesWeb ? [leadsRoute(services), eventsRoute(services)] : []),
+    ];
     const slackApp = servesWeb ? createSlackApp(config, services, clientOptions) : undefined;
     if (slackApp) {
       await slackApp.start();

@@ -15,6 +15,8 @@ export interface QueueDefinition<Schema extends z.ZodType = z.ZodType> {
   /** How workers fetch (pg-boss work options): chosen per queue for its latency and throughput. */
   readonly worker: Pick<WorkOptions, 'batchSize' | 'pollingIntervalSeconds' | 'notifyPollingIntervalSeconds' | 'burstWhenBatchFull' | 'localConcurrency'>;
   readonly handle: (payload: z.infer<Schema>, context: JobContext) => Promise<void>;
+  /** Also run on a cron schedule (UTC), set up by worker processes; pg-boss fires it once across all of them. */
+  readonly schedule?: { readonly cron: string; readonly payload: z.input<Schema> };
 }
 
 export interface JobContext {

@@ -60,8 +60,10 @@ export async function startQueueSystem(options: QueueSystemOptions): Promise<Que
   for (const queue of queues) {
     const settings = { ...queue.queue, deadLetter: DEAD_LETTER_QUEUE };
     await boss.createQueue(queue.name, settings);
-    // createQueue keeps an existing queue's options: apply what the code says now.
-    await boss.updateQueue(queue.name, settings);
+    // createQueue keeps an existing queue's options: apply what the code says now (except what pg-boss
+    // fixes at creation: policy, partitioning).
+    const { policy: _policy, partition: _partition, retryDelayMax: _max, heartbeatSeconds: _heartbeat, ...changeable } = settings;
+    await boss.updateQueue(queue.name, changeable);
   }
   const byName = new Map(queues.map((queue) => [queue.name, queue]));
 
@@ -84,6 +86,7 @@ export async function startQueueSystem(options: QueueSystemOptions): Promise<Que
     enqueue,
     async startWorkers(services) {
       for (const queue of queues) {
+        if (queue.schedule) await boss.schedule(queue.name, queue.schedule.cron, queue.payload.parse(queue.schedule.payload) as object, { tz: 'UTC' });
         await boss.work(queue.name, { ...queue.worker, perJobResults: true }, (jobs) => runBatch(queue, jobs, services));
       }
       logger.info({ queues: queues.map((queue) => queue.name) }, 'queue workers started');

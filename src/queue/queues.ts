@@ -1,5 +1,9 @@
+import { maintainPartitionsQueue } from '../modules/events/maintain-partitions-queue.ts';
 import { publishHomeQueue } from '../modules/home/publish-home-queue.ts';
 import type { QueueDefinition } from './define-queue.ts';
 
 /** Every queue, one line each. A queue missing here can neither be sent to nor worked. */
-export const QUEUES: readonly QueueDefinition[] = [publishHomeQueue];
+export const QUEUES: readonly QueueDefinition[] = [
+  publishHomeQueue,
+  maintainPartitionsQueue,
+];

@@ -1,6 +1,15 @@
+import { apikeySubcommand } from '../modules/api-keys/apikey-subcommand.ts';
 import { helpSubcommand } from '../modules/help/help-subcommand.ts';
+import { forgetSubcommand } from '../modules/leads/forget-subcommand.ts';
+import { leadSubcommand } from '../modules/leads/lead-subcommand.ts';
 import { rolesSubcommand } from '../modules/roles/roles-subcommand.ts';
 import type { Subcommand } from './subcommand.ts';
 
 /** Every `/nurture` subcommand, in the order `/nurture help` lists them. */
-export const SUBCOMMANDS: readonly Subcommand[] = [helpSubcommand, rolesSubcommand];
+export const SUBCOMMANDS: readonly Subcommand[] = [
+  helpSubcommand,
+  leadSubcommand,
+  forgetSubcommand,
+  apikeySubcommand,
+  rolesSubcommand,
+];

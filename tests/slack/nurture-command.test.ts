@@ -38,7 +38,7 @@ describe.each([
     expect(roles).toContain('*roles*');
     expect(roles).not.toContain('*help*');
     const unknown = replyText((await app.command('U0MARKETER', 'help rocket')).reply.body);
-    expect(unknown).toBe('There is no `rocket` command. Commands: `help`, `roles`.');
+    expect(unknown).toBe(`There is no \`rocket\` command. Commands: ${SUBCOMMANDS.map((subcommand) => `\`${subcommand.name}\``).join(', ')}.`);
   });
 
   it('an unknown subcommand gets a hint, with a suggestion for a typo', async () => {

@@ -1,0 +1,32 @@
+import { UsageError } from '../../lib/errors.ts';
+import type { Subcommand } from '../../slack/subcommand.ts';
+import { recentEventsOfLead } from '../events/queries.ts';
+import { requireRole } from '../roles/roles.ts';
+import { buildLeadCard } from './build-lead-card.ts';
+import { EmailSchema } from './lead-input.ts';
+import { findLeadByEmail } from './queries.ts';
+
+export const RECENT_ACTIVITY_SHOWN = 10;
+
+export const leadSubcommand: Subcommand = {
+  name: 'lead',
+  summary: 'the lead card: who they are, where they are in the journey, what they did lately',
+  usage: [{ form: '/nurture lead <email>', example: '/nurture lead yui@example.co.jp' }],
+  async run({ services, teamId, userId, args, respond }) {
+    const email = parseEmailArgument(args[0]?.value, '/nurture lead <email>');
+    await requireRole(services, teamId, userId, ['marketer', 'rep'], 'Looking at leads');
+    const lead = await findLeadByEmail(services.sql, teamId, email);
+    if (!lead) throw new UsageError(`There is no lead with the address ${email}.`);
+    const recent = await recentEventsOfLead(services.sql, teamId, lead.id, RECENT_ACTIVITY_SHOWN);
+    await respond({ response_type: 'ephemeral', text: `Lead ${lead.email}`, blocks: buildLeadCard(lead, recent) });
+  },
+};
+
+/** Slack turns a typed address into `<mailto:a@b.c|a@b.c>`; accept both forms. */
+export function parseEmailArgument(token: string | undefined, usage: string): string {
+  if (!token) throw new UsageError(`Say which lead: \`${usage}\``);
+  const unwrapped = /^<mailto:([^|>]+)(?:\|[^>]*)?>$/.exec(token)?.[1] ?? token;
+  const parsed = EmailSchema.safeParse(unwrapped);
+  if (!parsed.success) throw new UsageError(`"${unwrapped}" is not an email address. Try \`${usage}\`.`);
+  return parsed.data;
+}
