@@ -1,8 +1,14 @@
 // `npm run bench`: runs every benchmark in bench/ and prints its figures. Not part of CI.
 // Record the latest figures, with the machine they ran on, in bench/README.md.
+import { benchCsvImport } from './csv-import.ts';
+import { benchLeadIngest } from './lead-ingest.ts';
 import { benchStartup } from './startup.ts';
 
-const benches: Record<string, () => Promise<void>> = { startup: benchStartup };
+const benches: Record<string, () => Promise<void>> = {
+  startup: benchStartup,
+  'lead-ingest': benchLeadIngest,
+  'csv-import': benchCsvImport,
+};
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {
   if (only.length > 0 && !only.includes(name)) continue;

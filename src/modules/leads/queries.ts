@@ -33,9 +33,16 @@ export async function findLeadByEmail(sql: Queryable, teamId: string, email: str
   return row;
 }
 
-export async function existingEmails(sql: Queryable, teamId: string, emails: readonly string[]): Promise<Set<string>> {
-  const rows = await sql<{ email: string }[]>`SELECT email FROM leads WHERE team_id = ${teamId} AND email = ANY(${emails as string[]})`;
-  return new Set(rows.map((row) => row.email));
+/**
+ * Existing leads among these addresses, by address. One probe of the (team_id, email) unique index per
+ * address (LATERAL): a bulk load outruns autovacuum's statistics, and a plan chosen from stale ones
+ * would scan the whole workspace for every batch.
+ */
+export async function existingLeadIds(sql: Queryable, teamId: string, emails: readonly string[]): Promise<Map<string, number>> {
+  const rows = await sql<{ id: number; email: string }[]>`
+    SELECT l.id, l.email FROM unnest(${emails as string[]}::text[]) AS wanted(email)
+    CROSS JOIN LATERAL (SELECT id, email FROM leads WHERE team_id = ${teamId} AND email = wanted.email) AS l`;
+  return new Map(rows.map((row) => [row.email, row.id]));
 }
 
 export async function forgottenHashes(sql: Queryable, teamId: string, hashes: readonly Buffer[]): Promise<Set<string>> {
@@ -70,11 +77,12 @@ export async function insertLeads(sql: Queryable, teamId: string, leads: readonl
  * removes one), status only moves from subscribed to unsubscribed. Rows whose values would not change
  * are not written. Returns how many leads changed.
  */
-export async function updateLeads(sql: Queryable, teamId: string, leads: readonly LeadInput[]): Promise<number> {
+export async function updateLeads(sql: Queryable, teamId: string, leads: ReadonlyArray<LeadInput & { id: number }>): Promise<number> {
   if (leads.length === 0) return 0;
+  const records = leads.map(({ owner, ...rest }) => ({ ...rest, owner_user_id: owner }));
   const rows = await sql`
     WITH x AS (
-      SELECT * FROM jsonb_to_recordset(${sql.json(toRecords(leads) as never)}::jsonb) AS x(${sql.unsafe(RECORD_COLUMNS)})
+      SELECT * FROM jsonb_to_recordset(${sql.json(records as never)}::jsonb) AS x(id bigint, ${sql.unsafe(RECORD_COLUMNS)})
     ), proposed AS (
       SELECT l.id,
              COALESCE(x.first_name, l.first_name) AS first_name,
@@ -91,8 +99,7 @@ export async function updateLeads(sql: Queryable, teamId: string, leads: readonl
              CASE WHEN l.status = 'subscribed' AND x.status = 'unsubscribed' THEN 'unsubscribed' ELSE l.status END AS status,
              COALESCE(x.consent_at, l.consent_at) AS consent_at,
              COALESCE(x.consent_source, l.consent_source) AS consent_source
-      FROM leads l JOIN x ON l.email = x.email
-      WHERE l.team_id = ${teamId}
+      FROM x CROSS JOIN LATERAL (SELECT * FROM leads WHERE id = x.id AND team_id = ${teamId}) AS l
     )
     UPDATE leads l SET
       first_name = p.first_name, last_name = p.last_name, company = p.company, title = p.title, industry = p.industry,

@@ -1,7 +1,7 @@
 import type { Sql } from '../../db/client.ts';
 import { hashEmail } from './email-hash.ts';
 import { describeIssues, LeadInputSchema, type LeadInput } from './lead-input.ts';
-import { existingEmails, forgottenHashes, insertLeads, updateLeads } from './queries.ts';
+import { existingLeadIds, forgottenHashes, insertLeads, updateLeads } from './queries.ts';
 
 export const MAX_LEADS_PER_BATCH = 1000;
 
@@ -60,11 +60,13 @@ export async function upsertLeads(
 
   const leads = [...byEmail.values()].map((entry) => entry.lead);
   const { created, updated, unchanged } = await deps.sql.begin(async (tx) => {
-    const existing = await existingEmails(tx, teamId, leads.map((lead) => lead.email));
-    const fresh = leads.filter((lead) => !existing.has(lead.email));
+    const emails = leads.map((lead) => lead.email);
+    let ids = await existingLeadIds(tx, teamId, emails);
+    const fresh = leads.filter((lead) => !ids.has(lead.email));
     const inserted = new Set(await insertLeads(tx, teamId, fresh, options.source));
     // A lead created by someone else between our read and our insert is updated instead.
-    const toUpdate = leads.filter((lead) => !inserted.has(lead.email));
+    if (inserted.size < fresh.length) ids = await existingLeadIds(tx, teamId, emails);
+    const toUpdate = leads.filter((lead) => !inserted.has(lead.email) && ids.has(lead.email)).map((lead) => ({ ...lead, id: ids.get(lead.email)! }));
     const changed = await updateLeads(tx, teamId, toUpdate);
     return { created: inserted.size, updated: changed, unchanged: toUpdate.length - changed };
   });
