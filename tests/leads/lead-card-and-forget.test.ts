@@ -54,6 +54,11 @@ describe('/nurture lead', () => {
     expect(await say('U0REP', 'lead hanako')).toBe('"hanako" is not an email address. Try `/nurture lead <email>`.');
   });
 
+  it('is not visible from another workspace', async () => {
+    const { reply } = await app.command('U0ADMIN', 'lead hanako@kojo.example', { teamId: 'T0OTHERTEAM' });
+    expect(replyText(reply.body)).toBe('There is no lead with the address hanako@kojo.example.');
+  });
+
   it('is not shown to people without a Nurture role', async () => {
     expect(await say('U0NOBODY', 'lead hanako@kojo.example')).toMatch(/^Looking at leads needs one of these roles: \*marketer\*, \*rep\*/);
   });
