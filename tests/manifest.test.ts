@@ -13,6 +13,7 @@ const SCOPE_OF_METHOD: Record<string, string | null> = {
   'chat.postMessage': 'chat:write',
   'chat.postEphemeral': 'chat:write',
   'chat.update': 'chat:write',
+  'files.info': 'files:read',
   'views.open': null,
   'views.update': null,
   'views.push': null,

@@ -1,9 +1,11 @@
 import { maintainPartitionsQueue } from '../modules/events/maintain-partitions-queue.ts';
 import { publishHomeQueue } from '../modules/home/publish-home-queue.ts';
+import { importCsvQueue } from '../modules/imports/import-csv-queue.ts';
 import type { QueueDefinition } from './define-queue.ts';
 
 /** Every queue, one line each. A queue missing here can neither be sent to nor worked. */
 export const QUEUES: readonly QueueDefinition[] = [
   publishHomeQueue,
   maintainPartitionsQueue,
+  importCsvQueue,
 ];

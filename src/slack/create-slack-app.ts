@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import { newReferenceId } from '../lib/reference-id.ts';
 import type { Services } from '../services.ts';
 import { registerHome } from '../modules/home/register-home.ts';
+import { registerImport } from '../modules/imports/register-import.ts';
 import { registerLeads } from '../modules/leads/register-leads.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { unexpectedErrorText } from './messages.ts';
@@ -34,6 +35,7 @@ export function createSlackApp(config: Config, services: Services, clientOptions
   registerNurtureCommand(app, services, SUBCOMMANDS);
   registerHome(app, services, SUBCOMMANDS);
   registerLeads(app, services);
+  registerImport(app, services);
 
   app.error(async ({ error, body, context }: ExtendedErrorHandlerArgs) => {
     const referenceId = newReferenceId();

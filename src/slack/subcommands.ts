@@ -1,5 +1,6 @@
 import { apikeySubcommand } from '../modules/api-keys/apikey-subcommand.ts';
 import { helpSubcommand } from '../modules/help/help-subcommand.ts';
+import { importSubcommand } from '../modules/imports/import-subcommand.ts';
 import { forgetSubcommand } from '../modules/leads/forget-subcommand.ts';
 import { leadSubcommand } from '../modules/leads/lead-subcommand.ts';
 import { rolesSubcommand } from '../modules/roles/roles-subcommand.ts';
@@ -10,6 +11,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   helpSubcommand,
   leadSubcommand,
   forgetSubcommand,
+  importSubcommand,
   apikeySubcommand,
   rolesSubcommand,
 ];

@@ -214,6 +214,61 @@ describe('fake Slack Web API through the real WebClient', () => {
   });
 });
 
+describe('fake Slack files and view submissions', () => {
+  it('describes an uploaded file with files.info and serves its bytes only with the bot token', async () => {
+    const content = Buffer.from('email,姓\nyamada@example.jp,山田\n');
+    const added = slack.addFile({ name: 'leads.csv', content });
+    const { file } = await client.files.info({ file: added.id });
+    expect(file).toMatchObject({ id: added.id, name: 'leads.csv', filetype: 'csv', mimetype: 'text/csv', size: content.length });
+
+    const url = file!.url_private_download!;
+    const withToken = await fetch(url, { headers: { authorization: `Bearer ${slack.botToken}` } });
+    expect(withToken.headers.get('content-type')).toBe('text/csv');
+    expect(Buffer.from(await withToken.arrayBuffer())).toEqual(content);
+    // Like Slack: no token is not an error status but the sign-in page.
+    const without = await fetch(url);
+    expect(without.status).toBe(200);
+    expect(without.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await without.text()).toContain('Sign in');
+    expect(slack.downloads.map((download) => download.authorized)).toEqual([true, false]);
+
+    expect((await slackError(client.files.info({ file: 'F0MISSING' }))).error).toBe('file_not_found');
+  });
+
+  it('builds the view_submission of an opened modal with Slack’s state shapes, and refuses what Slack’s client would', async () => {
+    seedWorkspace();
+    const triggerId = slack.newTriggerId();
+    const view = {
+      ...modal([
+        { type: 'input', block_id: 'upload', label: { type: 'plain_text', text: 'File' }, element: { type: 'file_input', action_id: 'file', filetypes: ['csv'], max_files: 1 } },
+        { type: 'input', block_id: 'note', optional: true, label: { type: 'plain_text', text: 'Note' }, element: { type: 'plain_text_input', action_id: 'text' } },
+        {
+          type: 'input',
+          block_id: 'ok',
+          label: { type: 'plain_text', text: 'OK' },
+          element: { type: 'checkboxes', action_id: 'boxes', options: [{ text: { type: 'plain_text', text: 'Yes' }, value: 'yes' }] },
+        },
+      ] as KnownBlock[]),
+      submit: { type: 'plain_text' as const, text: 'Go' },
+      callback_id: 'upload_modal',
+    };
+    const opened = await client.views.open({ trigger_id: triggerId, view });
+    const csv = slack.addFile({ name: 'a.csv', content: 'email\n' });
+    const payload = slack.viewSubmission({ viewId: opened.view!.id!, userId: USER, values: { upload: [csv.id], ok: ['yes'] } });
+    expect(payload).toMatchObject({ type: 'view_submission', user: { id: USER }, view: { id: opened.view!.id, callback_id: 'upload_modal' } });
+    expect((payload.view as { state: unknown }).state).toEqual({
+      values: {
+        upload: { file: { type: 'file_input', files: [expect.objectContaining({ id: csv.id, name: 'a.csv', url_private_download: csv.url_private_download })] } },
+        note: { text: { type: 'plain_text_input', value: null } },
+        ok: { boxes: { type: 'checkboxes', selected_options: [{ text: { type: 'plain_text', text: 'Yes' }, value: 'yes' }] } },
+      },
+    });
+    expect(() => slack.viewSubmission({ viewId: opened.view!.id!, userId: USER, values: { upload: [csv.id] } })).toThrow('required input "ok" is empty');
+    const pdf = slack.addFile({ name: 'a.pdf', content: '%PDF' });
+    expect(() => slack.viewSubmission({ viewId: opened.view!.id!, userId: USER, values: { upload: [pdf.id], ok: ['yes'] } })).toThrow('only csv');
+  });
+});
+
 describe('fake Slack response URLs', () => {
   it('records accepted posts and answers 400 invalid_blocks over 50 blocks', async () => {
     const url = slack.responseUrl();

@@ -15,6 +15,11 @@ import { checkMessage, checkView, formatProblem, hasMessageContent, type SlackRe
  *   …
  *   await slack.waitForCall('chat.postMessage', (call) => call.args.channel === 'C1');
  *   await slack.close();
+ *
+ * Files: `addFile()` stores one as if a person uploaded it; `files.info` describes it and its
+ * `url_private_download` points back here, serving the bytes only with the bot token (without it,
+ * Slack answers 200 with its HTML sign-in page, and so does this). `viewSubmission()` builds the
+ * payload of a person submitting a modal that views.open showed, with input values such as files.
  */
 
 export interface FakeSlackOptions {
@@ -56,6 +61,49 @@ export interface FakeSlackChannel {
 }
 
 export type Args = Record<string, unknown>;
+
+export interface FakeSlackFileInput {
+  /** Defaults to a fresh F… id. */
+  id?: string;
+  name: string;
+  content: string | Buffer;
+  /** Slack's file type, e.g. 'csv' (default: from the name's extension). */
+  filetype?: string;
+  /** Who uploaded it (default U0UPLOADER). */
+  userId?: string;
+}
+
+/** A file as Slack describes it (files.info, file_input state): the fields Slack sends, content aside. */
+export interface FakeSlackFile extends Args {
+  id: string;
+  name: string;
+  title: string;
+  filetype: string;
+  mimetype: string;
+  size: number;
+  user: string;
+  url_private: string;
+  url_private_download: string;
+}
+
+export interface RecordedDownload {
+  fileId: string;
+  /** False when the request lacked a valid token (it got the sign-in page). */
+  authorized: boolean;
+  at: Date;
+}
+
+export interface ViewSubmissionOptions {
+  /** The modal being submitted: `view.id` of an accepted views.open / views.push / views.update. */
+  viewId: string;
+  userId: string;
+  /**
+   * block_id → the value the person entered, by element type: plain_text_input a string; checkboxes and
+   * multi selects the option values; static_select an option value; file_input file ids (from addFile).
+   * Input blocks left out are submitted empty, as Slack does.
+   */
+  values?: Record<string, string | readonly string[] | null>;
+}
 
 export interface RecordedCall {
   method: string;
@@ -170,10 +218,20 @@ export interface FakeSlack {
   waitForResponse(predicate?: (response: RecordedResponse) => boolean, options?: WaitOptions): Promise<RecordedResponse>;
   addUser(user: FakeSlackUser): FakeSlackUser;
   addChannel(channel: FakeSlackChannel): FakeSlackChannel;
+  /** A file as if a person had uploaded it (e.g. through a file_input). */
+  addFile(file: FakeSlackFileInput): FakeSlackFile;
+  /** Requests for file content, authorized or not. */
+  readonly downloads: readonly RecordedDownload[];
+  /**
+   * The payload Slack sends when the person submits the modal (send it with the app's interaction()).
+   * Throws, as the Slack client would refuse to submit, when a required input is empty or a value
+   * does not fit its element.
+   */
+  viewSubmission(options: ViewSubmissionOptions): Args;
   newTriggerId(options?: TriggerIdOptions): string;
   responseUrl(): string;
   failNext(method: string, error?: string, options?: FailNextOptions): void;
-  /** Forgets calls, responses, rejections, acks, messages, views, trigger ids and pending failures; keeps users and channels. */
+  /** Forgets calls, responses, rejections, acks, messages, views, trigger ids, downloads and pending failures; keeps users, channels and files. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -181,6 +239,11 @@ export interface FakeSlack {
 const DEFAULT_TIMEOUT_MS = 5_000;
 /** A response_url accepts up to 5 posts within 30 minutes (Slack: "Handling user interaction"). */
 const RESPONSE_URL_USES = 5;
+/** File content is served in pieces of this size. */
+const DOWNLOAD_CHUNK_BYTES = 64 * 1024;
+const MIME_TYPES: Record<string, string> = { csv: 'text/csv', txt: 'text/plain', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', pdf: 'application/pdf', png: 'image/png' };
+/** What Slack serves for a private file URL requested without a valid token. */
+const SIGN_IN_PAGE = '<!DOCTYPE html><html lang="en-US"><head><title>Slack</title></head><body>Sign in to your workspace</body></html>';
 /** Fields the WebClient sends as JSON strings inside a form body. */
 const JSON_FORM_FIELDS = ['blocks', 'attachments', 'view', 'metadata'] as const;
 
@@ -248,6 +311,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   let triggers = new Map<string, TriggerRecord>();
   let responseUrls = new Map<string, { uses: number }>();
   let failures = new Map<string, Array<{ error: string } & FailNextOptions>>();
+  const files = new Map<string, { file: FakeSlackFile; content: Buffer }>();
+  let downloads: RecordedDownload[] = [];
   const waiters = new Set<Waiter>();
   let sequence = 0;
 
@@ -601,12 +666,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       },
     },
 
+    'files.info': {
+      token: 'bot',
+      handle: (args) => {
+        const stored = typeof args.file === 'string' ? files.get(args.file) : undefined;
+        if (stored === undefined) return fail('file_not_found');
+        return { ok: true, file: stored.file, comments: [], response_metadata: { next_cursor: '' } };
+      },
+    },
+
     'views.open': {
       token: 'bot',
       handle: (args) => {
         const opening = acceptModalOpening(args);
         if ('ok' in opening) return opening;
-        const { view, trigger } = opening;
+        const { view } = opening;
         const id = nextId('V');
         stacks.set(id, [id]);
         return { ok: true, view: storeView(view, { id, rootViewId: id, externalId: view.external_id as string | undefined }).body };
@@ -764,6 +838,171 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     reply(200);
   }
 
+  // ---- files --------------------------------------------------------------------------------------
+  function addFile(input: FakeSlackFileInput): FakeSlackFile {
+    const id = input.id ?? nextId('F');
+    const content = typeof input.content === 'string' ? Buffer.from(input.content, 'utf8') : input.content;
+    const filetype = input.filetype ?? (/\.([a-z0-9]+)$/i.exec(input.name)?.[1]?.toLowerCase() ?? 'binary');
+    const created = Math.floor(Date.now() / 1000);
+    const download = `${origin}/files-pri/${config.teamId}-${id}/download/${encodeURIComponent(input.name)}`;
+    const file: FakeSlackFile = {
+      id,
+      created,
+      timestamp: created,
+      name: input.name,
+      title: input.name,
+      mimetype: MIME_TYPES[filetype] ?? 'application/octet-stream',
+      filetype,
+      pretty_type: filetype.toUpperCase(),
+      user: input.userId ?? 'U0UPLOADER',
+      user_team: config.teamId,
+      editable: false,
+      size: content.length,
+      mode: 'hosted',
+      is_external: false,
+      external_type: '',
+      is_public: false,
+      public_url_shared: false,
+      display_as_bot: false,
+      username: '',
+      url_private: `${origin}/files-pri/${config.teamId}-${id}/${encodeURIComponent(input.name)}`,
+      url_private_download: download,
+      permalink: `https://${config.teamDomain}.slack.com/files/${input.userId ?? 'U0UPLOADER'}/${id}/${encodeURIComponent(input.name)}`,
+      permalink_public: `https://slack-files.com/${config.teamId}-${id}-${randomBytes(5).toString('hex')}`,
+      channels: [],
+      groups: [],
+      ims: [],
+      comments_count: 0,
+    };
+    files.set(id, { file, content });
+    return file;
+  }
+
+  /**
+   * GET /files-pri/<team>-<file>/download/<name> (and without /download): the bytes, streamed, for a
+   * valid token in the Authorization header. Slack answers a request without one with 200 and its
+   * HTML sign-in page, not an error, so a client that forgets the header must notice the content type.
+   */
+  async function handleDownload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const match = /^\/files-pri\/[^/]+-([^/-]+)\//.exec(url.pathname);
+    const stored = match ? files.get(match[1]!) : undefined;
+    if (req.method !== 'GET' || stored === undefined) {
+      res.writeHead(404, { 'content-type': 'text/html; charset=utf-8' }).end('<html><body>File not found</body></html>');
+      return;
+    }
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    const authorized = token !== undefined && tokens.get(token) === 'bot';
+    downloads.push({ fileId: stored.file.id, authorized, at: new Date() });
+    notify();
+    if (!authorized) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(SIGN_IN_PAGE);
+      return;
+    }
+    res.writeHead(200, {
+      'content-type': stored.file.mimetype,
+      'content-length': String(stored.content.length),
+      'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(stored.file.name)}`,
+    });
+    // In pieces, minding backpressure, so a reader that buffers everything would show in its memory, not ours.
+    for (let offset = 0; offset < stored.content.length; offset += DOWNLOAD_CHUNK_BYTES) {
+      if (res.destroyed) return;
+      if (!res.write(stored.content.subarray(offset, offset + DOWNLOAD_CHUNK_BYTES))) {
+        await new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
+      }
+    }
+    res.end();
+  }
+
+  // ---- view submissions ---------------------------------------------------------------------------
+  function viewSubmission({ viewId, userId, values = {} }: ViewSubmissionOptions): Args {
+    const stored = views.get(viewId);
+    if (stored === undefined || stored.type !== 'modal') throw new Error(`No modal ${viewId} is open in the fake Slack (views.open returns its id)`);
+    const blocks = (stored.body.blocks as Args[] | undefined) ?? [];
+    const inputs = new Map(blocks.filter((block) => block.type === 'input').map((block) => [String(block.block_id ?? ''), block]));
+    for (const blockId of Object.keys(values)) {
+      if (!inputs.has(blockId)) throw new Error(`The modal has no input block "${blockId}"; its inputs: ${[...inputs.keys()].join(', ') || 'none'}`);
+    }
+    const state: Record<string, Record<string, Args>> = {};
+    for (const [blockId, block] of inputs) {
+      const element = block.element as Args;
+      const given = values[blockId];
+      const stateValue = inputState(element, given, blockId);
+      if (block.optional !== true && isEmptyState(stateValue)) {
+        throw new Error(`Slack would not submit: the required input "${blockId}" is empty`);
+      }
+      state[blockId] = { [String(element.action_id ?? '')]: stateValue };
+    }
+    const user = users.get(userId);
+    return {
+      type: 'view_submission',
+      token: 'verification-token-test',
+      team: { id: config.teamId, domain: config.teamDomain },
+      user: { id: userId, username: user?.name ?? userId.toLowerCase(), name: user?.name ?? userId.toLowerCase(), team_id: config.teamId },
+      api_app_id: config.appId,
+      trigger_id: newTriggerId({ viewId }),
+      view: { ...stored.body, state: { values: state } },
+      response_urls: [],
+      is_enterprise_install: false,
+      enterprise: null,
+    };
+  }
+
+  /** The state value Slack reports for one element, from what the person entered. */
+  function inputState(element: Args, given: string | readonly string[] | null | undefined, blockId: string): Args {
+    const type = String(element.type);
+    const list = given === undefined || given === null ? [] : typeof given === 'string' ? [given] : [...given];
+    const optionsOf = () => (element.options as Args[] | undefined) ?? ((element.option_groups as Array<{ options: Args[] }> | undefined) ?? []).flatMap((group) => group.options);
+    const pick = (value: string) => {
+      const option = optionsOf().find((candidate) => candidate.value === value);
+      if (option === undefined) throw new Error(`"${value}" is not an option of "${blockId}"`);
+      return option;
+    };
+    switch (type) {
+      case 'plain_text_input':
+      case 'email_text_input':
+      case 'url_text_input':
+      case 'number_input': {
+        if (Array.isArray(given)) throw new Error(`"${blockId}" takes one value`);
+        const value = typeof given === 'string' && given !== '' ? given : null;
+        const max = element.max_length;
+        if (value !== null && typeof max === 'number' && value.length > max) throw new Error(`Slack would not submit: "${blockId}" allows at most ${max} characters`);
+        return { type, value };
+      }
+      case 'checkboxes':
+      case 'multi_static_select':
+        return { type, selected_options: list.map(pick) };
+      case 'static_select':
+      case 'radio_buttons':
+        return { type, selected_option: list[0] === undefined ? null : pick(list[0]) };
+      case 'file_input': {
+        const max = typeof element.max_files === 'number' ? element.max_files : 10;
+        if (list.length > max) throw new Error(`Slack would not submit: "${blockId}" takes at most ${max} file(s)`);
+        const allowed = element.filetypes as string[] | undefined;
+        const chosen = list.map((id) => {
+          const stored = files.get(id);
+          if (stored === undefined) throw new Error(`No file ${id} in the fake Slack: addFile() it first`);
+          if (allowed !== undefined && !allowed.includes(stored.file.filetype)) {
+            throw new Error(`Slack would not accept ${stored.file.name} in "${blockId}": only ${allowed.join(', ')}`);
+          }
+          return stored.file;
+        });
+        return { type, files: chosen };
+      }
+      default:
+        throw new Error(`viewSubmission() does not model ${type} inputs yet (block "${blockId}")`);
+    }
+  }
+
+  function newTriggerId({ viewId }: TriggerIdOptions = {}): string {
+    const id = `${Date.now()}.${config.teamId.replace(/\D/g, '') || '1'}.${randomBytes(16).toString('hex')}`;
+    triggers.set(id, { issuedAt: Date.now(), used: false, viewId });
+    return id;
+  }
+
   // ---- Socket Mode --------------------------------------------------------------------------------
   const socketTickets = new Set<string>();
   const sockets = new Set<WebSocket>();
@@ -885,7 +1124,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       ? handleApi(req, res, url)
       : url.pathname.startsWith('/response/')
         ? handleResponseUrl(req, res, url)
-        : Promise.resolve(void res.writeHead(404).end('not found'));
+        : url.pathname.startsWith('/files-pri/')
+          ? handleDownload(req, res, url)
+          : Promise.resolve(void res.writeHead(404).end('not found'));
     route.catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`fake Slack failed: ${error instanceof Error ? error.stack : String(error)}`);
@@ -951,11 +1192,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return user;
     },
     addChannel,
-    newTriggerId({ viewId } = {}) {
-      const id = `${Date.now()}.${config.teamId.replace(/\D/g, '') || '1'}.${randomBytes(16).toString('hex')}`;
-      triggers.set(id, { issuedAt: Date.now(), used: false, viewId });
-      return id;
+    newTriggerId,
+    addFile,
+    get downloads() {
+      return downloads;
     },
+    viewSubmission,
     responseUrl() {
       const id = `${config.teamId}/${randomBytes(8).toString('hex')}`;
       responseUrls.set(id, { uses: 0 });
@@ -978,6 +1220,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       triggers = new Map();
       responseUrls = new Map();
       failures = new Map();
+      downloads = [];
     },
     async close() {
       for (const pending of pendingAcks.values()) {
@@ -997,6 +1240,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
+
+/** An input the person left empty (Slack's client refuses to submit a required one). */
+function isEmptyState(state: Args): boolean {
+  if ('value' in state) return state.value === null;
+  if ('selected_options' in state) return (state.selected_options as unknown[]).length === 0;
+  if ('selected_option' in state) return state.selected_option === null;
+  if ('files' in state) return (state.files as unknown[]).length === 0;
+  return false;
+}
 
 function fail(error: string, extra: Args = {}): Failure {
   return { ok: false, error, ...extra };

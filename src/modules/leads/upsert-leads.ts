@@ -58,7 +58,9 @@ export async function upsertLeads(
     }
   }
 
-  const leads = [...byEmail.values()].map((entry) => entry.lead);
+  // One lock order for every writer (by address, then by id): two batches sharing addresses wait for
+  // each other instead of deadlocking.
+  const leads = [...byEmail.values()].map((entry) => entry.lead).sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
   const { created, updated, unchanged } = await deps.sql.begin(async (tx) => {
     const emails = leads.map((lead) => lead.email);
     let ids = await existingLeadIds(tx, teamId, emails);
@@ -66,7 +68,10 @@ export async function upsertLeads(
     const inserted = new Set(await insertLeads(tx, teamId, fresh, options.source));
     // A lead created by someone else between our read and our insert is updated instead.
     if (inserted.size < fresh.length) ids = await existingLeadIds(tx, teamId, emails);
-    const toUpdate = leads.filter((lead) => !inserted.has(lead.email) && ids.has(lead.email)).map((lead) => ({ ...lead, id: ids.get(lead.email)! }));
+    const toUpdate = leads
+      .filter((lead) => !inserted.has(lead.email) && ids.has(lead.email))
+      .map((lead) => ({ ...lead, id: ids.get(lead.email)! }))
+      .sort((a, b) => a.id - b.id);
     const changed = await updateLeads(tx, teamId, toUpdate);
     return { created: inserted.size, updated: changed, unchanged: toUpdate.length - changed };
   });
