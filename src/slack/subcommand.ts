@@ -10,6 +10,8 @@ export interface Subcommand {
   readonly summary: string;
   /** Each form with a concrete example, shown in help and in usage errors. */
   readonly usage: ReadonlyArray<{ form: string; example: string; explains?: string }>;
+  /** More text for `/nurture help <name>` only (e.g. a grammar), mrkdwn, at most 3,000 characters. */
+  readonly details?: string;
   run(context: CommandContext): Promise<void>;
 }
 

@@ -21,6 +21,8 @@ export function buildHelpBlocks(subcommands: readonly Subcommand[], topic?: stri
       text: { type: 'mrkdwn', text: `*${subcommand.name}* — ${subcommand.summary}\n${lines.join('\n')}` },
     });
   }
+  const details = topic ? chosen[0]?.details : undefined;
+  if (details) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: details } });
   if (!topic) {
     blocks.push({
       type: 'context',
