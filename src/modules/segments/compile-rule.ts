@@ -94,10 +94,11 @@ function compileText(sql: Queryable, value: Fragment, condition: TextLike): Frag
 
 function compileDate(sql: Queryable, value: Fragment, condition: DateFieldCondition | { op: string; value?: unknown }, context: RuleContext): Fragment {
   switch (condition.op) {
+    // Calendar dates are UTC days, whatever the database server's time zone.
     case 'before':
-      return sql`${value} < ${String(condition.value)}::date`;
+      return sql`${value} < (${String(condition.value)}::date)::timestamp AT TIME ZONE 'UTC'`;
     case 'after':
-      return sql`${value} >= ${String(condition.value)}::date + 1`;
+      return sql`${value} >= (${String(condition.value)}::date + 1)::timestamp AT TIME ZONE 'UTC'`;
     case 'within_days':
       return sql`${value} >= ${context.now}::timestamptz - make_interval(days => ${Number(condition.value)}) AND ${value} <= ${context.now}::timestamptz`;
     case 'not_within_days':
@@ -133,7 +134,7 @@ function compileAttribute(sql: Queryable, condition: AttributeCondition, context
     case 'after':
     case 'within_days':
     case 'not_within_days': {
-      const date = sql`(CASE WHEN ${text} ~ '^\\d{4}-\\d{2}-\\d{2}' THEN left(${text}, 10)::date END)`;
+      const date = sql`(nurture_try_date(${text})::timestamp AT TIME ZONE 'UTC')`;
       return compileDate(sql, date, condition, context);
     }
     default:

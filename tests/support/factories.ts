@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+import type { Sql } from '../../src/db/client.ts';
+
+/** Leads and events written straight to the database, with unique random addresses unless given. */
+export async function insertLead(sql: Sql, teamId: string, fields: Record<string, unknown> = {}): Promise<{ id: number; email: string }> {
+  await sql`INSERT INTO workspaces (team_id) VALUES (${teamId}) ON CONFLICT DO NOTHING`;
+  const row = { email: `lead-${randomBytes(5).toString('hex')}@example.com`, ...fields };
+  const [lead] = await sql<{ id: number; email: string }[]>`
+    INSERT INTO leads ${sql({ team_id: teamId, ...row } as never, ['team_id', ...Object.keys(row)] as never)} RETURNING id, email`;
+  return lead!;
+}
+
+export async function insertEvent(
+  sql: Sql,
+  teamId: string,
+  leadId: number,
+  event: { name: string; kind?: string; properties?: Record<string, unknown>; url_path?: string; occurred_at: Date; verdict?: 'human' | 'machine' },
+): Promise<void> {
+  await sql`
+    INSERT INTO events (team_id, lead_id, kind, name, properties, url_path, source, occurred_at, verdict)
+    VALUES (${teamId}, ${leadId}, ${event.kind ?? (event.name === 'page_view' ? 'web' : event.name.startsWith('email_') ? 'email' : 'custom')},
+            ${event.name}, ${sql.json((event.properties ?? {}) as never)}, ${event.url_path ?? null}, 'test', ${event.occurred_at}, ${event.verdict ?? null})`;
+}
+
+export const daysAgo = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
