@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
 import { UserFacingError } from '../lib/errors.ts';
 import { authenticateApiKey } from '../modules/api-keys/api-keys.ts';
 import type { Services } from '../services.ts';
@@ -52,4 +53,23 @@ async function authenticate(services: Services, req: IncomingMessage): Promise<{
 function refuse(res: ServerResponse, status: number, error: string, problems?: string[]) {
   if (status === 401) res.setHeader('www-authenticate', 'Bearer');
   sendJson(res, status, problems ? { error, problems } : { error });
+}
+
+export interface Batch {
+  items: unknown[];
+  /** The body was one item, not a list: an invalid one answers 400 rather than a per-item error. */
+  single: boolean;
+}
+
+/**
+ * The envelope every ingest endpoint accepts: one item (an object with `marker`), an array, or
+ * `{ [listKey]: [...] }`, with at most `max` items.
+ */
+export function readBatch(body: unknown, shape: { noun: string; listKey: string; marker: string; max: number }): Batch {
+  const single = typeof body === 'object' && body !== null && !Array.isArray(body) && shape.marker in body;
+  const items = single ? [body] : z.union([z.array(z.unknown()), z.object({ [shape.listKey]: z.array(z.unknown()) }).transform((wrapped) => wrapped[shape.listKey] as unknown[])]).safeParse(body).data;
+  if (!items) throw new HttpError(400, `send a ${shape.noun} object with "${shape.marker}", an array of ${shape.noun}s, or { "${shape.listKey}": [...] }`);
+  if (items.length === 0) throw new HttpError(400, 'the batch is empty');
+  if (items.length > shape.max) throw new HttpError(413, `at most ${shape.max} ${shape.noun}s per request; this one has ${items.length}`);
+  return { items, single };
 }
