@@ -14,6 +14,8 @@ const SCOPE_OF_METHOD: Record<string, string | null> = {
   'chat.postEphemeral': 'chat:write',
   'chat.update': 'chat:write',
   'files.info': 'files:read',
+  'files.getUploadURLExternal': 'files:write',
+  'files.completeUploadExternal': 'files:write',
   'views.open': null,
   'views.update': null,
   'views.push': null,
@@ -62,6 +64,8 @@ describe('manifest.yml', async () => {
     for (const file of await sourceFiles(path.join(ROOT, 'src'))) {
       const text = await readFile(file, 'utf8');
       for (const match of text.matchAll(/\b(?:slack|client)\.(\w+)\.(\w+)\(/g)) called.add(`${match[1]}.${match[2]}`);
+      // filesUploadV2 is the SDK's wrapper around these two methods (and a POST to the URL the first returns).
+      if (/\b(?:slack|client)\.filesUploadV2\(/.test(text)) called.add('files.getUploadURLExternal').add('files.completeUploadExternal');
     }
     expect(called.size).toBeGreaterThan(0);
     for (const method of called) {

@@ -1,6 +1,8 @@
 import { maintainPartitionsQueue } from '../modules/events/maintain-partitions-queue.ts';
 import { publishHomeQueue } from '../modules/home/publish-home-queue.ts';
 import { importCsvQueue } from '../modules/imports/import-csv-queue.ts';
+import { exportSegmentCsvQueue } from '../modules/segments/export-segment-csv-queue.ts';
+import { recordSegmentSizesQueue } from '../modules/segments/record-segment-sizes-queue.ts';
 import type { QueueDefinition } from './define-queue.ts';
 
 /** Every queue, one line each. A queue missing here can neither be sent to nor worked. */
@@ -8,4 +10,6 @@ export const QUEUES: readonly QueueDefinition[] = [
   publishHomeQueue,
   maintainPartitionsQueue,
   importCsvQueue,
+  exportSegmentCsvQueue,
+  recordSegmentSizesQueue,
 ];

@@ -41,7 +41,7 @@ export function tokenize(text: string): Token[] {
         i += 1;
       }
     }
-    tokens.push({ value, start });
+    tokens.push({ value: decodeSlackEntities(value), start });
   }
   return tokens;
 }
@@ -49,6 +49,14 @@ export function tokenize(text: string): Token[] {
 function findClosingQuote(text: string, from: number): number {
   for (let i = from; i < text.length; i += 1) if (OPEN_QUOTES.has(text[i]!)) return i;
   return -1;
+}
+
+/**
+ * Slack sends &, < and > typed by a person as &amp;, &lt; and &gt; (its own links and mentions keep real
+ * angle brackets), so `employees>100` arrives as `employees&gt;100`.
+ */
+export function decodeSlackEntities(text: string): string {
+  return text.replace(/&(lt|gt|amp);/g, (_entity, name: string) => (name === 'lt' ? '<' : name === 'gt' ? '>' : '&'));
 }
 
 /** `<@U123|name>` (escaped by Slack) or `<@U123>` → `U123`. */

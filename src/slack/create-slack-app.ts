@@ -7,6 +7,7 @@ import type { Services } from '../services.ts';
 import { registerHome } from '../modules/home/register-home.ts';
 import { registerImport } from '../modules/imports/register-import.ts';
 import { registerLeads } from '../modules/leads/register-leads.ts';
+import { registerSegments } from '../modules/segments/register-segments.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { unexpectedErrorText } from './messages.ts';
 import { registerNurtureCommand } from './nurture-command.ts';
@@ -36,6 +37,7 @@ export function createSlackApp(config: Config, services: Services, clientOptions
   registerHome(app, services, SUBCOMMANDS);
   registerLeads(app, services);
   registerImport(app, services);
+  registerSegments(app, services);
 
   app.error(async ({ error, body, context }: ExtendedErrorHandlerArgs) => {
     const referenceId = newReferenceId();

@@ -4,6 +4,7 @@ import { importSubcommand } from '../modules/imports/import-subcommand.ts';
 import { forgetSubcommand } from '../modules/leads/forget-subcommand.ts';
 import { leadSubcommand } from '../modules/leads/lead-subcommand.ts';
 import { rolesSubcommand } from '../modules/roles/roles-subcommand.ts';
+import { segmentSubcommand } from '../modules/segments/segment-subcommand.ts';
 import type { Subcommand } from './subcommand.ts';
 
 /** Every `/nurture` subcommand, in the order `/nurture help` lists them. */
@@ -11,6 +12,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   helpSubcommand,
   leadSubcommand,
   forgetSubcommand,
+  segmentSubcommand,
   importSubcommand,
   apikeySubcommand,
   rolesSubcommand,

@@ -55,6 +55,17 @@ describe('the segment text form', () => {
     });
   });
 
+  it('reads comparisons as Slack sends them, with > and < escaped', () => {
+    expect(parse('attr.employees&gt;=100 created&lt;2026-01-01 company~"AT&amp;T"')).toEqual({
+      type: 'all',
+      rules: [
+        { type: 'attribute', name: 'employees', op: 'gte', value: 100 },
+        { type: 'field', field: 'created_at', op: 'before', value: '2026-01-01' },
+        { type: 'field', field: 'company', op: 'contains', value: 'AT&T' },
+      ],
+    });
+  });
+
   it('points at the exact token and says what was expected', () => {
     expect(failure('industry:manufacturing titel~VP')).toBe(
       'At `titel~VP` (character 24): I don\'t know "titel". Fields are email, first_name, last_name, company, title, industry, source, time_zone, locale, owner, stage, status, created, updated, consented; custom attributes are written attr.<name>, e.g. attr.plan:pro',

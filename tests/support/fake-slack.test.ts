@@ -269,6 +269,68 @@ describe('fake Slack files and view submissions', () => {
   });
 });
 
+describe('fake Slack file uploads (filesUploadV2)', () => {
+  it('takes the three steps of filesUploadV2, records the bytes and shares the file in a DM', async () => {
+    seedWorkspace();
+    const dm = await client.chat.postMessage({ channel: USER, text: 'Here it comes' });
+    const content = Buffer.from('\uFEFFemail,名\r\nyamada@example.jp,太郎\r\n');
+    await client.filesUploadV2({ channel_id: dm.channel!, file: content, filename: 'leads.csv', title: 'Leads' });
+    expect(slack.calls.map((call) => call.method)).toEqual(['chat.postMessage', 'files.getUploadURLExternal', 'files.completeUploadExternal']);
+    expect(slack.uploads).toEqual([
+      expect.objectContaining({ filename: 'leads.csv', length: content.length, content, completed: true, title: 'Leads', channelId: dm.channel }),
+    ]);
+    const { file } = await client.files.info({ file: slack.uploads[0]!.fileId });
+    expect(file).toMatchObject({ name: 'leads.csv', size: content.length });
+  });
+
+  it('refuses what Slack refuses: no filename or length, a user id as channel, bytes that never arrived or do not match', async () => {
+    seedWorkspace();
+    const missing = await slackError(client.files.getUploadURLExternal({ length: 3 } as never));
+    expect(missing).toMatchObject({ error: 'invalid_arguments', response_metadata: { messages: ['[ERROR] missing required field: filename'] } });
+    expect((await slackError(client.files.getUploadURLExternal({ filename: 'a.csv' } as never))).error).toBe('invalid_arguments');
+
+    const { upload_url: uploadUrl, file_id: fileId } = await client.files.getUploadURLExternal({ filename: 'a.csv', length: 3 });
+    expect((await slackError(client.files.completeUploadExternal({ files: [{ id: fileId! }] }))).error).toBe('file_not_found');
+    const mismatch = await fetch(uploadUrl!, { method: 'POST', body: 'four' });
+    expect(mismatch.status).toBe(400);
+    const ok = await fetch(uploadUrl!, { method: 'POST', body: 'abc' });
+    expect([ok.status, await ok.text()]).toEqual([200, 'OK - 3']);
+    const toUser = await slackError(client.files.completeUploadExternal({ files: [{ id: fileId! }], channel_id: USER }));
+    expect(toUser.error).toBe('invalid_arguments');
+    expect(toUser.response_metadata?.messages?.[0]).toContain('input must match regex pattern');
+  });
+
+  it('builds block_actions and block_suggestion payloads of an open modal', async () => {
+    seedWorkspace();
+    const opened = await client.views.open({
+      trigger_id: slack.newTriggerId(),
+      view: {
+        ...modal([
+          { type: 'actions', block_id: 'pick', elements: [{ type: 'static_select', action_id: 'color', options: [{ text: { type: 'plain_text', text: 'Red' }, value: 'red' }] }] },
+          { type: 'input', block_id: 'who', optional: true, label: { type: 'plain_text', text: 'Who' }, element: { type: 'external_select', action_id: 'who_options' } },
+        ] as KnownBlock[]),
+        submit: { type: 'plain_text' as const, text: 'Go' },
+      },
+    });
+    const viewId = opened.view!.id!;
+    const action = slack.viewAction({ viewId, userId: USER, actionId: 'color', value: 'red', values: { who: 'Ann' } });
+    expect(action).toMatchObject({
+      type: 'block_actions',
+      container: { type: 'view', view_id: viewId },
+      view: { id: viewId, hash: opened.view!.hash, state: { values: { who: { who_options: { type: 'external_select', selected_option: { value: 'Ann' } } } } } },
+      actions: [{ type: 'static_select', action_id: 'color', block_id: 'pick', selected_option: { value: 'red' } }],
+    });
+    expect(() => slack.viewAction({ viewId, userId: USER, actionId: 'color', value: 'blue' })).toThrow('"blue" is not an option');
+    expect(slack.blockSuggestion({ viewId, userId: USER, actionId: 'who_options', value: 'An' })).toMatchObject({
+      type: 'block_suggestion',
+      action_id: 'who_options',
+      block_id: 'who',
+      value: 'An',
+      view: { id: viewId },
+    });
+  });
+});
+
 describe('fake Slack response URLs', () => {
   it('records accepted posts and answers 400 invalid_blocks over 50 blocks', async () => {
     const url = slack.responseUrl();

@@ -19,7 +19,13 @@ import { checkMessage, checkView, formatProblem, hasMessageContent, type SlackRe
  * Files: `addFile()` stores one as if a person uploaded it; `files.info` describes it and its
  * `url_private_download` points back here, serving the bytes only with the bot token (without it,
  * Slack answers 200 with its HTML sign-in page, and so does this). `viewSubmission()` builds the
- * payload of a person submitting a modal that views.open showed, with input values such as files.
+ * payload of a person submitting a modal that views.open showed, with input values such as files;
+ * `viewAction()` and `blockSuggestion()` the payloads of a person clicking or choosing in a modal, and of
+ * a type-ahead menu asking for its options.
+ *
+ * Uploads (`filesUploadV2`): files.getUploadURLExternal hands out an upload URL pointing back here, the
+ * POST to it (raw bytes or multipart, as Slack takes both) is recorded in `uploads`, and
+ * files.completeUploadExternal shares the file in a channel. Each step refuses what Slack refuses.
  */
 
 export interface FakeSlackOptions {
@@ -103,6 +109,48 @@ export interface ViewSubmissionOptions {
    * Input blocks left out are submitted empty, as Slack does.
    */
   values?: Record<string, string | readonly string[] | null>;
+}
+
+export interface ViewActionOptions {
+  /** The modal acted in: `view.id` of an accepted views.open / views.push / views.update. */
+  viewId: string;
+  userId: string;
+  /** The element acted on, by its action_id (and block_id when several blocks hold that action_id). */
+  actionId: string;
+  blockId?: string;
+  /**
+   * What the person chose: a static_select option value (must be one of its options), any value for an
+   * external_select (its text is the value), the checked values of checkboxes. Buttons send their own value.
+   */
+  value?: string | readonly string[];
+  /** What the modal's input blocks hold at that moment, as for viewSubmission (left out: what they show initially). */
+  values?: Record<string, string | readonly string[] | null>;
+}
+
+export interface BlockSuggestionOptions {
+  viewId: string;
+  userId: string;
+  /** The external_select asking for options. */
+  actionId: string;
+  blockId?: string;
+  /** What the person typed so far. */
+  value: string;
+}
+
+/** A file sent through files.getUploadURLExternal → POST → files.completeUploadExternal. */
+export interface RecordedUpload {
+  fileId: string;
+  filename: string;
+  /** The length declared to files.getUploadURLExternal. */
+  length: number;
+  /** The bytes POSTed to the upload URL (undefined until then). */
+  content?: Buffer;
+  /** Set by files.completeUploadExternal. */
+  completed: boolean;
+  title?: string;
+  channelId?: string;
+  initialComment?: string;
+  at: Date;
 }
 
 export interface RecordedCall {
@@ -228,6 +276,12 @@ export interface FakeSlack {
    * does not fit its element.
    */
   viewSubmission(options: ViewSubmissionOptions): Args;
+  /** The block_actions payload of a person acting on an element of an open modal (send it with interaction()). */
+  viewAction(options: ViewActionOptions): Args;
+  /** The block_suggestion payload Slack sends when a person types into an external_select of an open modal. */
+  blockSuggestion(options: BlockSuggestionOptions): Args;
+  /** Files uploaded through the upload URLs (filesUploadV2), completed or not. */
+  readonly uploads: readonly RecordedUpload[];
   newTriggerId(options?: TriggerIdOptions): string;
   responseUrl(): string;
   failNext(method: string, error?: string, options?: FailNextOptions): void;
@@ -245,7 +299,9 @@ const MIME_TYPES: Record<string, string> = { csv: 'text/csv', txt: 'text/plain',
 /** What Slack serves for a private file URL requested without a valid token. */
 const SIGN_IN_PAGE = '<!DOCTYPE html><html lang="en-US"><head><title>Slack</title></head><body>Sign in to your workspace</body></html>';
 /** Fields the WebClient sends as JSON strings inside a form body. */
-const JSON_FORM_FIELDS = ['blocks', 'attachments', 'view', 'metadata'] as const;
+const JSON_FORM_FIELDS = ['blocks', 'attachments', 'view', 'metadata', 'files'] as const;
+/** files.completeUploadExternal takes only encoded conversation ids for channel_id (no user ids). */
+const UPLOAD_CHANNEL_PATTERN = /^[CGDZ][A-Z0-9]{8,}$/;
 
 type Result = { ok: true } & Args;
 type Failure = { ok: false; error: string } & Args;
@@ -313,6 +369,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   let failures = new Map<string, Array<{ error: string } & FailNextOptions>>();
   const files = new Map<string, { file: FakeSlackFile; content: Buffer }>();
   let downloads: RecordedDownload[] = [];
+  let uploads: RecordedUpload[] = [];
   const waiters = new Set<Waiter>();
   let sequence = 0;
 
@@ -675,6 +732,52 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       },
     },
 
+    'files.getUploadURLExternal': {
+      token: 'bot',
+      handle: (args) => {
+        const problems: string[] = [];
+        if (typeof args.filename !== 'string' || args.filename.trim() === '') problems.push('missing required field: filename');
+        const length = Number(args.length);
+        if (args.length === undefined || args.length === '') problems.push('missing required field: length');
+        else if (!Number.isInteger(length) || length < 1) problems.push('must be a positive integer [json-pointer:/length]');
+        if (problems.length > 0) return fail('invalid_arguments', { response_metadata: { messages: problems.map((problem) => `[ERROR] ${problem}`) } });
+        const fileId = nextId('F');
+        uploads.push({ fileId, filename: String(args.filename), length, completed: false, at: new Date() });
+        return { ok: true, upload_url: `${origin}/upload/v1/${fileId}`, file_id: fileId };
+      },
+    },
+
+    'files.completeUploadExternal': {
+      token: 'bot',
+      handle: (args) => {
+        const list = args.files;
+        if (!Array.isArray(list) || list.length === 0 || list.some((item) => typeof (item as Args | null)?.id !== 'string')) {
+          return fail('invalid_arguments', { response_metadata: { messages: ['[ERROR] missing required field: files'] } });
+        }
+        let channel: ChannelRecord | undefined;
+        if (args.channel_id !== undefined) {
+          if (typeof args.channel_id !== 'string' || !UPLOAD_CHANNEL_PATTERN.test(args.channel_id)) {
+            return fail('invalid_arguments', { response_metadata: { messages: [`[ERROR] input must match regex pattern: ${UPLOAD_CHANNEL_PATTERN.source} [json-pointer:/channel_id]`] } });
+          }
+          const postable = postableChannel(args.channel_id);
+          if ('ok' in postable) return postable;
+          channel = postable;
+        }
+        const completing = (list as Args[]).map((item) => ({ item, upload: uploads.find((upload) => upload.fileId === item.id && !upload.completed) }));
+        // Slack has no file until its bytes arrived at the upload URL.
+        if (completing.some(({ upload }) => upload?.content === undefined)) return fail('file_not_found');
+        const shared = completing.map(({ item, upload }) => {
+          upload!.completed = true;
+          upload!.title = typeof item.title === 'string' ? item.title : upload!.filename;
+          upload!.channelId = channel?.id;
+          upload!.initialComment = typeof args.initial_comment === 'string' ? args.initial_comment : undefined;
+          const file = addFile({ id: upload!.fileId, name: upload!.filename, content: upload!.content!, userId: config.botUserId });
+          return { id: file.id, title: upload!.title };
+        });
+        return { ok: true, files: shared };
+      },
+    },
+
     'views.open': {
       token: 'bot',
       handle: (args) => {
@@ -917,6 +1020,35 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     res.end();
   }
 
+  /**
+   * POST /upload/v1/<file id>: the bytes of a file announced with files.getUploadURLExternal, raw or as
+   * multipart/form-data (what @slack/web-api sends). Slack answers 200 `OK - <bytes>`. The upload service
+   * checks the size against the declared length; a URL is good for one upload.
+   */
+  async function handleUpload(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const upload = uploads.find((candidate) => candidate.fileId === url.pathname.slice('/upload/v1/'.length));
+    const answer = (status: number, text: string) => {
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(text);
+      notify();
+    };
+    if (req.method !== 'POST') return answer(405, 'method_not_allowed');
+    if (upload === undefined || upload.content !== undefined) return answer(404, 'upload_url_not_found');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    let content = raw;
+    const contentType = req.headers['content-type'] ?? '';
+    if (/^multipart\/form-data/i.test(contentType)) {
+      const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
+      const part = [...form.values()].find((value): value is File => typeof value !== 'string');
+      if (part === undefined) return answer(400, 'no_file_data');
+      content = Buffer.from(await part.arrayBuffer());
+    }
+    if (content.length !== upload.length) return answer(400, `length_mismatch: declared ${upload.length}, received ${content.length}`);
+    upload.content = content;
+    answer(200, `OK - ${content.length}`);
+  }
+
   // ---- view submissions ---------------------------------------------------------------------------
   function viewSubmission({ viewId, userId, values = {} }: ViewSubmissionOptions): Args {
     const stored = views.get(viewId);
@@ -951,6 +1083,116 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     };
   }
 
+  /** Every element of an open view with the block holding it. */
+  function elementsOf(viewId: string): { stored: ViewRecord; found: Array<{ block: Args; element: Args }> } {
+    const stored = views.get(viewId);
+    if (stored === undefined) throw new Error(`No view ${viewId} is open in the fake Slack`);
+    const found: Array<{ block: Args; element: Args }> = [];
+    for (const block of (stored.body.blocks as Args[] | undefined) ?? []) {
+      const elements = [...((block.elements as Args[] | undefined) ?? []), block.accessory, block.element].filter((element): element is Args => typeof element === 'object' && element !== null);
+      for (const element of elements) if (typeof element.action_id === 'string') found.push({ block, element });
+    }
+    return { stored, found };
+  }
+
+  function findElement(viewId: string, actionId: string, blockId: string | undefined) {
+    const { stored, found } = elementsOf(viewId);
+    const matches = found.filter(({ block, element }) => element.action_id === actionId && (blockId === undefined || block.block_id === blockId));
+    if (matches.length === 0) throw new Error(`View ${viewId} has no element "${actionId}"${blockId ? ` in block "${blockId}"` : ''}; its elements: ${found.map(({ element }) => element.action_id).join(', ')}`);
+    if (matches.length > 1) throw new Error(`Several blocks hold "${actionId}": say which with blockId (${matches.map(({ block }) => block.block_id).join(', ')})`);
+    return { stored, ...matches[0]! };
+  }
+
+  /** What an element shows before the person touches it (initial_value, initial_option(s), initial_date…). */
+  function initialOf(element: Args): string | string[] | null {
+    if (typeof element.initial_value === 'string') return element.initial_value;
+    if (typeof element.initial_date === 'string') return element.initial_date;
+    if (typeof element.initial_user === 'string') return element.initial_user;
+    if (Array.isArray(element.initial_users)) return element.initial_users as string[];
+    if (Array.isArray(element.initial_options)) return (element.initial_options as Args[]).map((option) => String(option.value));
+    if (typeof element.initial_option === 'object' && element.initial_option !== null) return String((element.initial_option as Args).value);
+    return null;
+  }
+
+  /**
+   * Input blocks' state as Slack reports it mid-interaction: what was entered (`values`), else what the
+   * element shows initially; without the submit checks.
+   */
+  function inputStates(stored: ViewRecord, values: Record<string, string | readonly string[] | null>): Record<string, Record<string, Args>> {
+    const inputs = ((stored.body.blocks as Args[] | undefined) ?? []).filter((block) => block.type === 'input');
+    for (const blockId of Object.keys(values)) {
+      if (!inputs.some((block) => block.block_id === blockId)) throw new Error(`The view has no input block "${blockId}"; its inputs: ${inputs.map((block) => block.block_id).join(', ') || 'none'}`);
+    }
+    const state: Record<string, Record<string, Args>> = {};
+    for (const block of inputs) {
+      const element = block.element as Args;
+      const blockId = String(block.block_id ?? '');
+      state[blockId] = { [String(element.action_id ?? '')]: inputState(element, blockId in values ? values[blockId] : initialOf(element), blockId) };
+    }
+    return state;
+  }
+
+  function viewAction({ viewId, userId, actionId, blockId, value, values = {} }: ViewActionOptions): Args {
+    const { stored, block, element } = findElement(viewId, actionId, blockId);
+    const type = String(element.type);
+    const list = value === undefined ? [] : typeof value === 'string' ? [value] : [...value];
+    const base: Args = { type, action_id: actionId, block_id: block.block_id, action_ts: `${Math.floor(Date.now() / 1000)}.${String(++sequence).padStart(6, '0')}` };
+    let action: Args;
+    switch (type) {
+      case 'button':
+        action = { ...base, text: element.text, value: element.value };
+        break;
+      case 'static_select':
+      case 'external_select':
+      case 'checkboxes':
+      case 'users_select': {
+        const state = inputState(element, value ?? null, String(block.block_id));
+        action = { ...base, ...state, type };
+        break;
+      }
+      default:
+        throw new Error(`viewAction() does not model ${type} elements yet`);
+    }
+    if (type !== 'button' && list.length === 0 && type !== 'checkboxes') throw new Error(`Say which option was chosen in "${actionId}" (value)`);
+    const state = inputStates(stored, values);
+    // The element acted on reports its new state too, when it sits in an input block.
+    if (block.type === 'input') state[String(block.block_id)] = { [actionId]: inputState(element, value ?? null, String(block.block_id)) };
+    const user = users.get(userId);
+    return {
+      type: 'block_actions',
+      token: 'verification-token-test',
+      team: { id: config.teamId, domain: config.teamDomain },
+      user: { id: userId, username: user?.name ?? userId.toLowerCase(), name: user?.name ?? userId.toLowerCase(), team_id: config.teamId },
+      api_app_id: config.appId,
+      container: { type: 'view', view_id: viewId },
+      trigger_id: newTriggerId({ viewId }),
+      view: { ...stored.body, state: { values: state } },
+      actions: [action],
+      is_enterprise_install: false,
+      enterprise: null,
+    };
+  }
+
+  function blockSuggestion({ viewId, userId, actionId, blockId, value }: BlockSuggestionOptions): Args {
+    const { stored, block, element } = findElement(viewId, actionId, blockId);
+    if (element.type !== 'external_select' && element.type !== 'multi_external_select') throw new Error(`"${actionId}" is a ${String(element.type)}, not an external select`);
+    const user = users.get(userId);
+    return {
+      type: 'block_suggestion',
+      token: 'verification-token-test',
+      team: { id: config.teamId, domain: config.teamDomain },
+      user: { id: userId, name: user?.name ?? userId.toLowerCase(), team_id: config.teamId },
+      api_app_id: config.appId,
+      container: { type: 'view', view_id: viewId },
+      action_id: actionId,
+      block_id: block.block_id,
+      value,
+      view: stored.body,
+      is_enterprise_install: false,
+      enterprise: null,
+    };
+  }
+
   /** The state value Slack reports for one element, from what the person entered. */
   function inputState(element: Args, given: string | readonly string[] | null | undefined, blockId: string): Args {
     const type = String(element.type);
@@ -978,6 +1220,19 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'static_select':
       case 'radio_buttons':
         return { type, selected_option: list[0] === undefined ? null : pick(list[0]) };
+      // External selects take any value: their options come from the app, as the person types.
+      case 'external_select':
+        return { type, selected_option: list[0] === undefined ? null : { text: { type: 'plain_text', text: list[0].slice(0, 75), emoji: true }, value: list[0] } };
+      case 'multi_external_select':
+        return { type, selected_options: list.map((value) => ({ text: { type: 'plain_text', text: value.slice(0, 75), emoji: true }, value })) };
+      case 'users_select':
+        return { type, selected_user: list[0] ?? null };
+      case 'multi_users_select':
+        return { type, selected_users: list };
+      case 'datepicker': {
+        if (list[0] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(list[0])) throw new Error(`"${blockId}" takes a date written YYYY-MM-DD`);
+        return { type, selected_date: list[0] ?? null };
+      }
       case 'file_input': {
         const max = typeof element.max_files === 'number' ? element.max_files : 10;
         if (list.length > max) throw new Error(`Slack would not submit: "${blockId}" takes at most ${max} file(s)`);
@@ -1126,7 +1381,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         ? handleResponseUrl(req, res, url)
         : url.pathname.startsWith('/files-pri/')
           ? handleDownload(req, res, url)
-          : Promise.resolve(void res.writeHead(404).end('not found'));
+          : url.pathname.startsWith('/upload/v1/')
+            ? handleUpload(req, res, url)
+            : Promise.resolve(void res.writeHead(404).end('not found'));
     route.catch((error: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(`fake Slack failed: ${error instanceof Error ? error.stack : String(error)}`);
@@ -1197,7 +1454,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     get downloads() {
       return downloads;
     },
+    get uploads() {
+      return uploads;
+    },
     viewSubmission,
+    viewAction,
+    blockSuggestion,
     responseUrl() {
       const id = `${config.teamId}/${randomBytes(8).toString('hex')}`;
       responseUrls.set(id, { uses: 0 });
@@ -1221,6 +1483,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       responseUrls = new Map();
       failures = new Map();
       downloads = [];
+      uploads = [];
     },
     async close() {
       for (const pending of pendingAcks.values()) {
@@ -1246,6 +1509,9 @@ function isEmptyState(state: Args): boolean {
   if ('value' in state) return state.value === null;
   if ('selected_options' in state) return (state.selected_options as unknown[]).length === 0;
   if ('selected_option' in state) return state.selected_option === null;
+  if ('selected_user' in state) return state.selected_user === null;
+  if ('selected_users' in state) return (state.selected_users as unknown[]).length === 0;
+  if ('selected_date' in state) return state.selected_date === null;
   if ('files' in state) return (state.files as unknown[]).length === 0;
   return false;
 }

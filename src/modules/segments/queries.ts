@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/client.ts';
-import { compileRule, type Fragment, type RuleContext } from './compile-rule.ts';
+import { compileRule, escapeLike, type Fragment, type RuleContext } from './compile-rule.ts';
 import type { Rule } from './rule.ts';
 
 export interface SegmentRow {
@@ -125,4 +125,94 @@ export async function recordSegmentSize(sql: Queryable, segment: { teamId: strin
   await sql`
     INSERT INTO segment_sizes (team_id, segment_id, measured_on, size) VALUES (${segment.teamId}, ${segment.id}, ${measuredOn}, ${size})
     ON CONFLICT (segment_id, measured_on) DO UPDATE SET size = EXCLUDED.size`;
+}
+
+// ---- type-ahead values for the segment builder -------------------------------------------------------
+// Each answers a Slack options request, which must come back within 3 s: callers run them under a
+// statement timeout. Every query is scoped to the workspace.
+
+/** Lead columns the builder offers values of; the map is fixed, so nothing typed becomes an identifier. */
+const SUGGESTED_COLUMNS = { industry: 'industry', title: 'title', company: 'company', source: 'source', time_zone: 'time_zone', locale: 'locale' } as const;
+
+/** Slack option values are at most 150 characters; longer values cannot be offered. */
+const MAX_OPTION_VALUE = 150;
+
+const containsPattern = (typed: string) => `%${escapeLike(typed)}%`;
+const prefixPattern = (typed: string) => `${escapeLike(typed)}%`;
+
+/**
+ * Distinct values of a lead field containing what was typed, those starting with it first, then the
+ * most common. Case variants count as one value (rules compare text case-insensitively).
+ */
+export async function suggestLeadValues(sql: Queryable, teamId: string, field: keyof typeof SUGGESTED_COLUMNS, typed: string, limit: number): Promise<string[]> {
+  const value = sql`l.${sql(SUGGESTED_COLUMNS[field])}`;
+  const rows = await sql<{ value: string }[]>`
+    SELECT min(${value}) AS value FROM leads l
+    WHERE l.team_id = ${teamId} AND ${value} ILIKE ${containsPattern(typed)} AND length(${value}) <= ${MAX_OPTION_VALUE}
+    GROUP BY lower(${value})
+    ORDER BY bool_or(${value} ILIKE ${prefixPattern(typed)}) DESC, count(*) DESC, lower(min(${value}))
+    LIMIT ${limit}`;
+  return rows.map((row) => row.value);
+}
+
+/** Names of custom attributes the workspace's leads have. */
+export async function suggestAttributeNames(sql: Queryable, teamId: string, typed: string, limit: number): Promise<string[]> {
+  const rows = await sql<{ value: string }[]>`
+    SELECT k AS value FROM leads l CROSS JOIN LATERAL jsonb_object_keys(l.attributes) AS k
+    WHERE l.team_id = ${teamId} AND k ILIKE ${containsPattern(typed)} AND length(k) <= 64
+    GROUP BY k
+    ORDER BY bool_or(k ILIKE ${prefixPattern(typed)}) DESC, count(*) DESC, k
+    LIMIT ${limit}`;
+  return rows.map((row) => row.value);
+}
+
+/** Values one custom attribute takes (numbers as written), like suggestLeadValues. */
+export async function suggestAttributeValues(sql: Queryable, teamId: string, name: string, typed: string, limit: number): Promise<string[]> {
+  const rows = await sql<{ value: string }[]>`
+    SELECT min(v) AS value FROM (
+      SELECT l.attributes ->> ${name} AS v FROM leads l
+      WHERE l.team_id = ${teamId} AND jsonb_typeof(l.attributes -> ${name}) IN ('string', 'number', 'boolean')
+    ) AS attribute_values
+    WHERE v ILIKE ${containsPattern(typed)} AND length(v) <= ${MAX_OPTION_VALUE}
+    GROUP BY lower(v)
+    ORDER BY bool_or(v ILIKE ${prefixPattern(typed)}) DESC, count(*) DESC, lower(min(v))
+    LIMIT ${limit}`;
+  return rows.map((row) => row.value);
+}
+
+/**
+ * Distinct event names starting with what was typed (case-sensitive, as rules match them). The events
+ * table is the big one, so this walks events_by_team_name_time from one name to the next ("loose index
+ * scan", one index probe per name) instead of reading every event; the walk stops after `scan` names.
+ * Nurture's own email_* events are left out: they have behaviours of their own.
+ */
+export async function suggestEventNames(sql: Queryable, teamId: string, typed: string, limit: number, scan = 300): Promise<string[]> {
+  const rows = await sql<{ value: string }[]>`
+    WITH RECURSIVE names (name, depth) AS (
+      (SELECT e.name, 1 FROM events e WHERE e.team_id = ${teamId} AND e.name >= ${typed} ORDER BY e.name LIMIT 1)
+      UNION ALL
+      SELECT (SELECT e.name FROM events e WHERE e.team_id = ${teamId} AND e.name > n.name ORDER BY e.name LIMIT 1), n.depth + 1
+      FROM names n
+      WHERE n.name IS NOT NULL AND n.depth < ${scan} AND (starts_with(n.name, ${typed}) OR n.depth < 20)
+    )
+    SELECT name AS value FROM names
+    WHERE name IS NOT NULL AND starts_with(name, ${typed}) AND name NOT LIKE 'email\\_%' AND length(name) <= ${MAX_OPTION_VALUE}
+    LIMIT ${limit}`;
+  return rows.map((row) => row.value);
+}
+
+/** Distinct visited paths starting with what was typed: the same walk over the partial index events_web_by_path. */
+export async function suggestVisitedPaths(sql: Queryable, teamId: string, typed: string, limit: number, scan = 300): Promise<string[]> {
+  const rows = await sql<{ value: string }[]>`
+    WITH RECURSIVE paths (path, depth) AS (
+      (SELECT e.url_path, 1 FROM events e WHERE e.team_id = ${teamId} AND e.kind = 'web' AND e.url_path >= ${typed} ORDER BY e.url_path LIMIT 1)
+      UNION ALL
+      SELECT (SELECT e.url_path FROM events e WHERE e.team_id = ${teamId} AND e.kind = 'web' AND e.url_path > p.path ORDER BY e.url_path LIMIT 1), p.depth + 1
+      FROM paths p
+      WHERE p.path IS NOT NULL AND p.depth < ${scan} AND (starts_with(p.path, ${typed}) OR p.depth < 20)
+    )
+    SELECT path AS value FROM paths
+    WHERE path IS NOT NULL AND starts_with(path, ${typed}) AND length(path) <= ${MAX_OPTION_VALUE}
+    LIMIT ${limit}`;
+  return rows.map((row) => row.value);
 }

@@ -15,7 +15,7 @@ import {
   type SegmentRow,
 } from './queries.ts';
 import { RuleSchema, type Rule } from './rule.ts';
-import { segmentUsages } from './segment-usages.ts';
+import { segmentUsages, type SegmentUsage } from './segment-usages.ts';
 
 export const SegmentDraftSchema = z.object({
   name: z.string().trim().min(1, 'give the segment a name').max(80, 'segment names are at most 80 characters'),
@@ -64,16 +64,16 @@ export async function removeSegment(services: Services, teamId: string, userId: 
     const segment = await findSegmentByName(tx, teamId, name);
     if (!segment) throw new UsageError(`There is no segment called "${name}". \`/nurture segment list\` shows them.`);
     const blocking = (await segmentUsages(tx, teamId, segment.id)).filter((usage) => usage.blocksDelete);
-    if (blocking.length > 0) {
-      throw new UsageError(
-        `"${segment.name}" is in use by ${blocking.map((usage) => `the ${usage.kind} "${usage.name}"`).join(', ')}, so deleting it would change who they reach. Stop or change those first.`,
-      );
-    }
+    if (blocking.length > 0) throw new UsageError(segmentInUseText(segment.name, blocking));
     await deleteSegment(tx, teamId, segment.id);
     await recordAudit(tx, { teamId, actorUserId: userId, action: 'segment.deleted', subject: String(segment.id), details: { name: segment.name, rule: segment.rule } });
     return segment;
   });
 }
+
+/** Why a segment cannot be deleted: what depends on it. */
+export const segmentInUseText = (name: string, blocking: readonly SegmentUsage[]) =>
+  `"${name}" is in use by ${blocking.map((usage) => `the ${usage.kind} "${usage.name}"`).join(', ')}, so deleting it would change who they reach. Stop or change those first.`;
 
 export interface Preview {
   count: number;
