@@ -65,20 +65,8 @@ describe('/nurture lead', () => {
 });
 
 describe('/nurture forget', () => {
-  const clickErase = async (userId: string, email: string) => {
-    const responseUrl = app.slack.responseUrl();
-    await app.interaction({
-      type: 'block_actions',
-      user: { id: userId, team_id: app.slack.teamId },
-      team: { id: app.slack.teamId, domain: app.slack.teamDomain },
-      api_app_id: app.slack.appId,
-      trigger_id: app.slack.newTriggerId(),
-      response_url: responseUrl,
-      container: { type: 'message', is_ephemeral: true },
-      actions: [{ type: 'button', action_id: ActionIds.leadForgetConfirm, block_id: 'b', value: email, action_ts: '1.1', text: { type: 'plain_text', text: 'Erase this person' } }],
-    });
-    return replyText((await app.slack.waitForResponse((response) => response.url === responseUrl)).body);
-  };
+  const clickErase = async (userId: string, email: string) =>
+    replyText((await app.clickMessageButton(userId, { actionId: ActionIds.leadForgetConfirm, value: email })).body);
 
   it('asks an admin to confirm, and only a rep’s click is refused', async () => {
     const { reply } = await app.command('U0ADMIN', 'forget hanako@kojo.example');

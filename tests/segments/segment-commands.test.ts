@@ -137,20 +137,8 @@ describe('/nurture segment delete', () => {
       SEGMENT_USAGE_FINDERS.splice(SEGMENT_USAGE_FINDERS.indexOf(inUse), 1);
     }
   };
-  const clickDelete = async (userId: string, segmentId: number) => {
-    const responseUrl = app.slack.responseUrl();
-    await app.interaction({
-      type: 'block_actions',
-      user: { id: userId, team_id: app.slack.teamId },
-      team: { id: app.slack.teamId, domain: app.slack.teamDomain },
-      api_app_id: app.slack.appId,
-      trigger_id: app.slack.newTriggerId(),
-      response_url: responseUrl,
-      container: { type: 'message', is_ephemeral: true },
-      actions: [{ type: 'button', action_id: ActionIds.segmentDeleteConfirm, block_id: 'b', value: String(segmentId), action_ts: '1.1', text: { type: 'plain_text', text: 'Delete this segment' } }],
-    });
-    return replyText((await app.slack.waitForResponse((response) => response.url === responseUrl)).body);
-  };
+  const clickDelete = async (userId: string, segmentId: number) =>
+    replyText((await app.clickMessageButton(userId, { actionId: ActionIds.segmentDeleteConfirm, value: String(segmentId) })).body);
 
   it('refuses while something active sends to the segment, and shows where it is used', async () => {
     const refusal = '"Either" is in use by the sequence "Onboarding", so deleting it would change who they reach. Stop or change those first.';

@@ -30,6 +30,8 @@ export interface TestApp {
   event(event: Payload): Promise<void>;
   /** Delivers an interactivity payload (block_actions, view_submission…) and resolves with the ack body. */
   interaction(payload: Payload): Promise<unknown>;
+  /** Clicks a button in an ephemeral message (block_actions with a response_url) and resolves with the reply posted to it. */
+  clickMessageButton(userId: string, button: { actionId: string; value: string; text?: string }): Promise<RecordedResponse>;
   /** A Slack user in the fake workspace; Slack admins and owners become Nurture admins. */
   addUser(user: Omit<FakeSlackUser, 'teamId'>): FakeSlackUser;
   stop(): Promise<void>;
@@ -75,6 +77,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const url = `http://127.0.0.1:${nurture.port}`;
   const requests = createSlackRequester({ baseUrl: url, signingSecret: TEST_SIGNING_SECRET, teamId: slack.teamId });
 
+  const interaction = async (payload: Payload): Promise<unknown> => {
+    if (options.socketMode) return (await slack.socket.send('interactive', payload)).payload;
+    const result = await requests.interaction(payload);
+    if (result.status !== 200) throw new Error(`interaction refused with ${result.status}: ${result.text}`);
+    return result.json ?? result.text;
+  };
+
   return {
     nurture,
     url,
@@ -107,11 +116,20 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       const result = await requests.event(event);
       if (result.status !== 200) throw new Error(`event refused with ${result.status}: ${result.text}`);
     },
-    async interaction(payload) {
-      if (options.socketMode) return (await slack.socket.send('interactive', payload)).payload;
-      const result = await requests.interaction(payload);
-      if (result.status !== 200) throw new Error(`interaction refused with ${result.status}: ${result.text}`);
-      return result.json ?? result.text;
+    interaction,
+    async clickMessageButton(userId, button) {
+      const responseUrl = slack.responseUrl();
+      await interaction({
+        type: 'block_actions',
+        user: { id: userId, team_id: slack.teamId },
+        team: { id: slack.teamId, domain: slack.teamDomain },
+        api_app_id: slack.appId,
+        trigger_id: slack.newTriggerId(),
+        response_url: responseUrl,
+        container: { type: 'message', is_ephemeral: true },
+        actions: [{ type: 'button', action_id: button.actionId, block_id: 'b', value: button.value, action_ts: '1.1', text: { type: 'plain_text', text: button.text ?? 'OK' } }],
+      });
+      return slack.waitForResponse((response) => response.url === responseUrl);
     },
     async stop() {
       await nurture.stop();
