@@ -65,10 +65,9 @@ const EnvSchema = z
     SLACK_API_URL: optionalText.pipe(
       z.url({ message: 'SLACK_API_URL must be a URL such as https://slack.com/api/' }).optional(),
     ),
+    // Optional: without it, emails are recorded in the outbox_emails table instead of being sent.
     RESEND_API_KEY: optionalText.pipe(
-      z
-        .string({ message: 'RESEND_API_KEY is missing: create an API key with sending access at https://resend.com/api-keys' })
-        .startsWith('re_', 'RESEND_API_KEY must start with re_ (https://resend.com/api-keys)'),
+      z.string().startsWith('re_', 'RESEND_API_KEY must start with re_ (https://resend.com/api-keys)').optional(),
     ),
     RESEND_WEBHOOK_SECRET: optionalText.pipe(
       z
@@ -112,7 +111,8 @@ export interface Config {
     readonly appToken?: string;
     readonly apiUrl?: string;
   };
-  readonly resend: { readonly apiKey: string; readonly webhookSecret?: string; readonly from: string };
+  /** apiKey unset: emails go to the outbox_emails table, not to people. */
+  readonly resend: { readonly apiKey?: string; readonly webhookSecret?: string; readonly from: string };
   readonly trackingSecret: string;
 }
 

@@ -1,12 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { WebClient, retryPolicies, type WebClientOptions } from '@slack/web-api';
 import type { Config } from './config.ts';
-import { createSql } from './db/client.ts';
+import { createSql, type Sql } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
 import { openDatabase } from './db/open-database.ts';
 import { healthRoute, type Readiness } from './http/health-route.ts';
 import { eventsRoute } from './modules/events/events-route.ts';
 import { leadsRoute } from './modules/leads/leads-route.ts';
+import type { EmailTransport } from './modules/delivery/email-transport.ts';
+import { OutboxTransport } from './modules/delivery/outbox-transport.ts';
+import { ResendTransport } from './modules/delivery/resend-transport.ts';
+import { unsubscribeRoutes } from './modules/unsubscribes/unsubscribe-routes.ts';
 import { createHttpServer, type Route } from './http/server.ts';
 import type { Logger } from './lib/logger.ts';
 import { QUEUES } from './queue/queues.ts';
@@ -21,6 +25,8 @@ export interface NurtureOptions {
   logger: Logger;
   /** Overrides for the Slack Web API clients (tests: no retries). */
   slackClientOptions?: WebClientOptions;
+  /** Replaces the transport built from config (tests: Resend pointed at a fake). */
+  emailTransport?: EmailTransport;
 }
 
 export interface Nurture {
@@ -62,13 +68,14 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
       ...options.slackClientOptions,
     };
     const slack = new WebClient(config.slack.botToken, clientOptions);
-    const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue };
+    const email = options.emailTransport ?? createEmailTransport(config, sql, logger);
+    const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue, email };
 
     const readiness: Readiness = { ready: false };
     const servesWeb = config.role !== 'worker';
     const routes: Route[] = [
       healthRoute({ sql, queues, role: config.role, readiness, version: VERSION }),
-      ...(servesWeb ? [leadsRoute(services), eventsRoute(services)] : []),
+      ...(servesWeb ? [leadsRoute(services), eventsRoute(services), ...unsubscribeRoutes(services)] : []),
     ];
     const slackApp = servesWeb ? createSlackApp(config, services, clientOptions) : undefined;
     if (slackApp) {
@@ -89,7 +96,7 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
     if (config.role !== 'web') await queues.startWorkers(services);
     readiness.ready = true;
     logger.info(
-      { port, role: config.role, slack: servesWeb ? (config.slack.appToken ? 'socket-mode' : 'http') : 'off', version: VERSION },
+      { port, role: config.role, slack: servesWeb ? (config.slack.appToken ? 'socket-mode' : 'http') : 'off', email: email.name, version: VERSION },
       'nurture is ready',
     );
 
@@ -99,4 +106,14 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
     await stopAll();
     throw error;
   }
+}
+
+/** Resend when a key is set; otherwise the outbox table, said loudly so nobody waits for emails that never leave. */
+function createEmailTransport(config: Config, sql: Sql, logger: Logger): EmailTransport {
+  if (config.resend.apiKey) return new ResendTransport({ apiKey: config.resend.apiKey });
+  logger.warn(
+    { email: 'outbox' },
+    'RESEND_API_KEY is not set: emails are NOT sent to anyone. Every email Nurture would send is recorded in the outbox_emails table instead. Set RESEND_API_KEY to send for real.',
+  );
+  return new OutboxTransport(sql);
 }

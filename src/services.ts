@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Config } from './config.ts';
 import type { Sql } from './db/client.ts';
 import type { Logger } from './lib/logger.ts';
+import type { EmailTransport } from './modules/delivery/email-transport.ts';
 import type { Enqueue } from './queue/queue-system.ts';
 
 /**
@@ -15,4 +16,6 @@ export interface Services {
   /** The bot's Web API client (SLACK_BOT_TOKEN), pointed at SLACK_API_URL when set. */
   readonly slack: WebClient;
   readonly enqueue: Enqueue;
+  /** Resend, or the outbox table when RESEND_API_KEY is unset. */
+  readonly email: EmailTransport;
 }

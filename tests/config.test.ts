@@ -36,10 +36,9 @@ describe('configuration', () => {
 
   it('lists every problem at once, each saying what to do', () => {
     const problems = problemsOf({});
-    expect(problems).toHaveLength(5);
+    expect(problems).toHaveLength(4);
     expect(problems.join('\n')).toMatch(/SLACK_BOT_TOKEN is missing: create the Slack app from manifest\.yml/);
     expect(problems.join('\n')).toMatch(/SLACK_SIGNING_SECRET is missing: .*Basic Information → App Credentials/);
-    expect(problems.join('\n')).toMatch(/RESEND_API_KEY is missing/);
     expect(problems.join('\n')).toMatch(/EMAIL_FROM is missing/);
     expect(problems.join('\n')).toMatch(/TRACKING_SECRET is missing: generate one with `openssl rand -hex 32`/);
   });
@@ -78,6 +77,12 @@ describe('configuration', () => {
     expect(problemsOf({ ...VALID, SLACK_APP_TOKEN: 'xoxb-wrong-kind' })).toEqual([expect.stringMatching(/^SLACK_APP_TOKEN must be an app-level token/)]);
   });
 
+  it('needs no Resend API key (emails then go to the outbox table), but checks one that is set', () => {
+    expect(parseConfig({ ...VALID, RESEND_API_KEY: undefined }).resend.apiKey).toBeUndefined();
+    expect(parseConfig({ ...VALID, RESEND_API_KEY: '  ' }).resend.apiKey).toBeUndefined();
+    expect(problemsOf({ ...VALID, RESEND_API_KEY: 'sk_live_123' })).toEqual(['RESEND_API_KEY must start with re_ (https://resend.com/api-keys)']);
+  });
+
   it('treats blank values as unset and trims a trailing slash from PUBLIC_URL', () => {
     const config = parseConfig({ ...VALID, DATABASE_URL: '  ', PORT: '', PUBLIC_URL: 'https://nurture.example.com/', NURTURE_ROLE: 'worker' });
     expect(config.database.url).toBeUndefined();
@@ -88,13 +93,13 @@ describe('configuration', () => {
 
   it('the error message is one block a person can act on', () => {
     try {
-      parseConfig({ ...VALID, RESEND_API_KEY: undefined });
+      parseConfig({ ...VALID, EMAIL_FROM: undefined });
       expect.unreachable();
     } catch (error) {
       expect((error as Error).message).toBe(
         [
           'Nurture cannot start: 1 setting needs attention.',
-          '  - RESEND_API_KEY is missing: create an API key with sending access at https://resend.com/api-keys',
+          '  - EMAIL_FROM is missing: set the sender, e.g. "Acme Marketing <news@mail.acme.com>", on a domain verified in Resend',
           'Settings come from the environment or a .env file in the working directory; README.md → Settings lists them all.',
         ].join('\n'),
       );

@@ -97,6 +97,15 @@ function compilePath(pattern: string): (path: string) => Record<string, string> 
   return (path) => {
     const match = regex.exec(path);
     if (!match) return undefined;
-    return Object.fromEntries(names.map((name, i) => [name, decodeURIComponent(match[i + 1]!)]));
+    return Object.fromEntries(names.map((name, i) => [name, safeDecode(match[i + 1]!)]));
   };
+}
+
+/** A malformed escape (`/u/%E0%A4%A`) is passed on as written for the handler to refuse, instead of throwing outside every try. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }

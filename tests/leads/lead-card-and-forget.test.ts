@@ -79,6 +79,9 @@ describe('/nurture forget', () => {
   });
 
   it('erases the lead and its events on confirmation, keeping only a hash', async () => {
+    await app.db.sql`
+      INSERT INTO outbox_emails (team_id, idempotency_key, batch_index, batch_hash, message_id, from_address, to_address, subject, html_body, text_body)
+      VALUES (${app.slack.teamId}, 'k1', 0, '\\x00', gen_random_uuid(), 'news@test.example', 'hanako@kojo.example', 'Hi', '<p>Hi</p>', 'Hi')`;
     expect(await clickErase('U0ADMIN', 'hanako@kojo.example')).toBe(
       'hanako@kojo.example is erased: the lead and all its activity are gone, and the address will be refused from now on.',
     );
@@ -86,8 +89,9 @@ describe('/nurture forget', () => {
       SELECT (SELECT count(*)::int FROM leads WHERE email = 'hanako@kojo.example') AS leads,
              (SELECT count(*)::int FROM events e WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)) AS orphans,
              (SELECT count(*)::int FROM events) AS events,
-             (SELECT count(*)::int FROM forgotten_emails) AS hashes`;
-    expect(counts).toEqual({ leads: 0, orphans: 0, events: 0, hashes: 1 });
+             (SELECT count(*)::int FROM forgotten_emails) AS hashes,
+             (SELECT count(*)::int FROM outbox_emails) AS outbox`;
+    expect(counts).toEqual({ leads: 0, orphans: 0, events: 0, hashes: 1, outbox: 0 });
     const everything = JSON.stringify([await app.db.sql`SELECT * FROM audit_log`, await app.db.sql`SELECT * FROM forgotten_emails`, app.logs]);
     expect(everything).not.toContain('hanako@kojo.example');
     const [audit] = await app.db.sql`SELECT actor_user_id, action FROM audit_log WHERE action = 'lead.forgotten'`;

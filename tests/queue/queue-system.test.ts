@@ -1,6 +1,7 @@
 import { WebClient } from '@slack/web-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { OutboxTransport } from '../../src/modules/delivery/outbox-transport.ts';
 import { DEAD_LETTER_QUEUE, defineQueue } from '../../src/queue/define-queue.ts';
 import { startQueueSystem, type QueueSystem } from '../../src/queue/queue-system.ts';
 import { createLogger } from '../../src/lib/logger.ts';
@@ -36,7 +37,7 @@ let db: TestDatabase;
 const systems: QueueSystem[] = [];
 
 function servicesFor(system: QueueSystem): Services {
-  return { config: testConfig(), logger, sql: db.sql, slack: new WebClient('xoxb-unused'), enqueue: system.enqueue };
+  return { config: testConfig(), logger, sql: db.sql, slack: new WebClient('xoxb-unused'), enqueue: system.enqueue, email: new OutboxTransport(db.sql) };
 }
 
 async function start(queue: ReturnType<typeof recordingQueue>['queue'], role: 'all' | 'web' = 'all') {

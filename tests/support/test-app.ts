@@ -1,8 +1,11 @@
 import { Writable } from 'node:stream';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import type { EmailTransport } from '../../src/modules/delivery/email-transport.ts';
+import { ResendTransport } from '../../src/modules/delivery/resend-transport.ts';
 import { startNurture, type Nurture } from '../../src/nurture.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { startFakeResend, type FakeResend } from './fake-resend.ts';
 import { startFakeSlack, type FakeSlack, type FakeSlackUser, type RecordedResponse } from './fake-slack.ts';
 import { createSlackRequester, eventCallback, slashCommandPayload, type Payload, type SlackHttpResult, type SlackRequester } from './slack-requests.ts';
 import { TEST_APP_TOKEN, TEST_BOT_TOKEN, TEST_SIGNING_SECRET, testConfig } from './test-config.ts';
@@ -20,6 +23,8 @@ export interface TestApp {
   readonly config: Config;
   readonly db: TestDatabase;
   readonly slack: FakeSlack;
+  /** The fake Resend the app sends through (unless started with its own emailTransport). */
+  readonly resend: FakeResend;
   /** Signed requests to POST /slack/events (HTTP mode). */
   readonly requests: SlackRequester;
   /** Every log line the app wrote, parsed. */
@@ -51,6 +56,9 @@ export interface TestAppOptions {
   /** Reuse a database (e.g. a second process against the same one). */
   db?: TestDatabase;
   slack?: FakeSlack;
+  resend?: FakeResend;
+  /** Instead of Resend pointed at the fake: another transport, or `config` for what the config says (the outbox without RESEND_API_KEY). */
+  emailTransport?: EmailTransport | 'config';
   env?: Record<string, string>;
 }
 
@@ -58,6 +66,7 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const db = options.db ?? (await createTestDatabase());
   const slack = options.slack ?? (await startFakeSlack({ botToken: TEST_BOT_TOKEN, appToken: TEST_APP_TOKEN, triggerIdTtlMs: Infinity }));
+  const resend = options.resend ?? (await startFakeResend());
   const logs: LogLine[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -73,7 +82,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...(options.socketMode ? { SLACK_APP_TOKEN: TEST_APP_TOKEN } : {}),
     ...options.env,
   });
-  const nurture = await startNurture(config, { logger: createLogger(config.logLevel, sink), slackClientOptions: { retryConfig: { retries: 0 } } });
+  const nurture = await startNurture(config, {
+    logger: createLogger(config.logLevel, sink),
+    slackClientOptions: { retryConfig: { retries: 0 } },
+    ...(options.emailTransport !== 'config' ? { emailTransport: options.emailTransport ?? new ResendTransport({ apiKey: resend.apiKey, baseUrl: resend.url }) } : {}),
+  });
   const url = `http://127.0.0.1:${nurture.port}`;
   const requests = createSlackRequester({ baseUrl: url, signingSecret: TEST_SIGNING_SECRET, teamId: slack.teamId });
 
@@ -90,6 +103,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     db,
     slack,
+    resend,
     requests,
     logs,
     addUser: (user) => slack.addUser({ ...user, teamId: slack.teamId }),
@@ -134,6 +148,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async stop() {
       await nurture.stop();
       if (!options.slack) await slack.close();
+      if (!options.resend) await resend.close();
       if (!options.db) await db.drop();
     },
   };

@@ -17,7 +17,7 @@ export async function forgetLead(deps: { sql: Sql; trackingSecret: string }, tea
   const emailHash = hashEmail(deps.trackingSecret, email);
   return deps.sql.begin(async (tx) => {
     const lead = await findLeadByEmail(tx, teamId, email);
-    if (lead) await eraseLead(tx, teamId, lead.id, emailHash, actorUserId);
+    if (lead) await eraseLead(tx, teamId, lead, emailHash, actorUserId);
     else await rememberForgotten(tx, teamId, emailHash, actorUserId);
     await recordAudit(tx, { teamId, actorUserId, action: 'lead.forgotten', subject: `sha256:${emailHash.toString('hex').slice(0, 12)}`, details: { hadLead: Boolean(lead) } });
     return { hadLead: Boolean(lead) };
