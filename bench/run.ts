@@ -2,12 +2,14 @@
 // Record the latest figures, with the machine they ran on, in bench/README.md.
 import { benchCsvImport } from './csv-import.ts';
 import { benchLeadIngest } from './lead-ingest.ts';
+import { benchSegments } from './segments.ts';
 import { benchStartup } from './startup.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   startup: benchStartup,
   'lead-ingest': benchLeadIngest,
   'csv-import': benchCsvImport,
+  segments: benchSegments,
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {

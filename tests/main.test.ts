@@ -68,7 +68,7 @@ describe('npm start (src/main.ts)', () => {
     const run = await runMain({ TRACKING_SECRET: 'short' });
     dirs.push(run.cwd);
     expect(await run.exited).toBe(78);
-    expect(run.output()).toMatch(/^Nurture cannot start: 5 settings need attention\.\n/);
+    expect(run.output()).toMatch(/^Nurture cannot start: 4 settings need attention\.\n/);
     expect(run.output()).toContain('SLACK_BOT_TOKEN is missing');
     expect(run.output()).toContain('TRACKING_SECRET must be at least 32 characters');
     expect(run.output()).not.toMatch(/\bat .*\.ts:\d+/);

@@ -175,8 +175,10 @@ const BEHAVIOUR_EVENT: Record<Exclude<BehaviourCondition['behaviour'], 'event' |
 };
 
 /**
- * Behaviour: a subquery on the lead's events (index events_by_lead_time, or the covering
- * events_web_by_path for page visits). Counts stop early with LIMIT: "at least 3" reads at most 3 rows.
+ * Behaviour: a subquery on the lead's events. Per lead, Postgres probes events_by_lead_time, which
+ * carries every column these filters read (index-only); across the workspace it reads the matching
+ * events from events_by_team_name_time or events_web_by_path and hashes their leads (see
+ * migrations/0007_segment_indexes.sql). Counts stop early with LIMIT: "at least 3" reads at most 3 rows.
  */
 function compileBehaviour(sql: Queryable, condition: BehaviourCondition, context: RuleContext): Fragment {
   const filters: Fragment[] = [sql`e.lead_id = l.id`, sql`e.team_id = ${context.teamId}`];
