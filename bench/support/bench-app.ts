@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import { createSql } from '../../src/db/client.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { createApiKey } from '../../src/modules/api-keys/api-keys.ts';
@@ -54,4 +56,67 @@ export function summarize(label: string, samples: number[], unit = 'ms') {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
   console.log(`${label}: p50 ${at(0.5).toFixed(1)} ${unit}, p95 ${at(0.95).toFixed(1)} ${unit}, max ${sorted.at(-1)!.toFixed(1)} ${unit} (n=${samples.length})`);
+}
+
+export interface BenchServer {
+  readonly url: string;
+  readonly teamId: string;
+  readonly apiKey: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The app as its own process (`node src/main.ts`, as `npm start` runs it) on an embedded Postgres, so a
+ * benchmark's client does not share the server's event loop, as no real client would.
+ */
+export async function startBenchServer(): Promise<BenchServer> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nurture-bench-'));
+  await chmod(dataDir, 0o755);
+  const logger = createLogger('warn');
+  const server = await startEmbeddedPostgres({ dataDir, logger });
+  const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
+  await admin`CREATE DATABASE bench`;
+  await admin.end();
+  const slack = await startFakeSlack();
+  const databaseUrl = new URL(server.adminUrl);
+  databaseUrl.pathname = '/bench';
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, '../../src/main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: databaseUrl.toString(),
+      PORT: '0',
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: 'bench-signing-secret',
+      SLACK_API_URL: slack.url,
+      EMAIL_FROM: 'bench@example.com',
+      TRACKING_SECRET: 'b'.repeat(64),
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const line = output.split('\n').find((candidate) => candidate.includes('"msg":"nurture is ready"'));
+      if (line) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.once('exit', (code) => reject(new Error(`the app exited with ${code}:\n${output}`)));
+  });
+  const sql = createSql(databaseUrl.toString(), logger, { max: 1 });
+  const { key } = await createApiKey(sql, { teamId: slack.teamId, label: 'bench', createdBy: 'U0BENCH' });
+  await sql.end();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    teamId: slack.teamId,
+    apiKey: key,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+      await slack.close();
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }
