@@ -19,11 +19,8 @@ export interface BenchApp {
   stop(): Promise<void>;
 }
 
-/**
- * The whole app in this process on its own embedded Postgres (durable settings, as in production)
- * and a local Slack double, with an API key for one workspace.
- */
-export async function startBenchApp(): Promise<BenchApp> {
+/** An embedded Postgres with an empty `bench` database and a local Slack double: what every bench app runs against. */
+async function startSurroundings() {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nurture-bench-'));
   await chmod(dataDir, 0o755); // as root, the embedded Postgres runs as the postgres user
   const logger = createLogger('warn');
@@ -32,9 +29,27 @@ export async function startBenchApp(): Promise<BenchApp> {
   await admin`CREATE DATABASE bench`;
   await admin.end();
   const slack = await startFakeSlack();
-  const url = new URL(server.adminUrl);
-  url.pathname = '/bench';
-  const config = testConfig({ DATABASE_URL: url.toString(), SLACK_API_URL: slack.url, NURTURE_ROLE: 'all' });
+  const databaseUrl = new URL(server.adminUrl);
+  databaseUrl.pathname = '/bench';
+  return {
+    logger,
+    slack,
+    databaseUrl: databaseUrl.toString(),
+    async stop() {
+      await slack.close();
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The whole app in this process on its own embedded Postgres (durable settings, as in production)
+ * and a local Slack double, with an API key for one workspace.
+ */
+export async function startBenchApp(): Promise<BenchApp> {
+  const { logger, slack, databaseUrl, stop } = await startSurroundings();
+  const config = testConfig({ DATABASE_URL: databaseUrl, SLACK_API_URL: slack.url, NURTURE_ROLE: 'all' });
   const nurture = await startNurture(config, { logger, slackClientOptions: { retryConfig: { retries: 0 } } });
   const teamId = slack.teamId;
   const { key } = await createApiKey(nurture.services.sql, { teamId, label: 'bench', createdBy: 'U0BENCH' });
@@ -45,9 +60,7 @@ export async function startBenchApp(): Promise<BenchApp> {
     apiKey: key,
     async stop() {
       await nurture.stop();
-      await slack.close();
-      await server.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await stop();
     },
   };
 }
@@ -70,20 +83,11 @@ export interface BenchServer {
  * benchmark's client does not share the server's event loop, as no real client would.
  */
 export async function startBenchServer(): Promise<BenchServer> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nurture-bench-'));
-  await chmod(dataDir, 0o755);
-  const logger = createLogger('warn');
-  const server = await startEmbeddedPostgres({ dataDir, logger });
-  const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
-  await admin`CREATE DATABASE bench`;
-  await admin.end();
-  const slack = await startFakeSlack();
-  const databaseUrl = new URL(server.adminUrl);
-  databaseUrl.pathname = '/bench';
+  const { logger, slack, databaseUrl, stop } = await startSurroundings();
   const child = spawn(process.execPath, [path.join(import.meta.dirname, '../../src/main.ts')], {
     env: {
       PATH: process.env.PATH ?? '',
-      DATABASE_URL: databaseUrl.toString(),
+      DATABASE_URL: databaseUrl,
       PORT: '0',
       SLACK_BOT_TOKEN: slack.botToken,
       SLACK_SIGNING_SECRET: 'bench-signing-secret',
@@ -104,7 +108,7 @@ export async function startBenchServer(): Promise<BenchServer> {
     });
     child.once('exit', (code) => reject(new Error(`the app exited with ${code}:\n${output}`)));
   });
-  const sql = createSql(databaseUrl.toString(), logger, { max: 1 });
+  const sql = createSql(databaseUrl, logger, { max: 1 });
   const { key } = await createApiKey(sql, { teamId: slack.teamId, label: 'bench', createdBy: 'U0BENCH' });
   await sql.end();
   return {
@@ -114,9 +118,7 @@ export async function startBenchServer(): Promise<BenchServer> {
     async stop() {
       child.kill('SIGTERM');
       await exited;
-      await slack.close();
-      await server.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await stop();
     },
   };
 }
