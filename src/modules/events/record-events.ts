@@ -1,7 +1,7 @@
 import type { Sql } from '../../db/client.ts';
 import { hashEmail } from '../leads/email-hash.ts';
 import { describeIssues } from '../leads/lead-input.ts';
-import { ensureLeads, forgottenHashes } from '../leads/queries.ts';
+import { ensureLeads, forgottenHashes, hasForgottenEmails } from '../leads/queries.ts';
 import { FORGOTTEN_ADDRESS_PROBLEM, upsertLeads, type LeadItemError } from '../leads/upsert-leads.ts';
 import { EventInputSchema, eventKind, urlPath, type EventInput } from './event-input.ts';
 import { insertEvents, type EventRecord } from './queries.ts';
@@ -37,13 +37,15 @@ export async function recordEvents(
     else errors.push({ index, email: (item as { email?: string })?.email, problems: describeIssues(parsed.error.issues, item) });
   });
 
-  const hashes = new Map(valid.map(({ event }) => [event.email, hashEmail(deps.trackingSecret, event.email).toString('hex')]));
-  const forgotten = await forgottenHashes(deps.sql, teamId, [...new Set(hashes.values())].map((hex) => Buffer.from(hex, 'hex')));
-  valid = valid.filter(({ index, event }) => {
-    if (!forgotten.has(hashes.get(event.email)!)) return true;
-    errors.push({ index, email: event.email, problems: [FORGOTTEN_ADDRESS_PROBLEM] });
-    return false;
-  });
+  if (valid.length > 0 && (await hasForgottenEmails(deps.sql, teamId))) {
+    const hashes = new Map(valid.map(({ event }) => [event.email, hashEmail(deps.trackingSecret, event.email).toString('hex')]));
+    const forgotten = await forgottenHashes(deps.sql, teamId, [...new Set(hashes.values())].map((hex) => Buffer.from(hex, 'hex')));
+    valid = valid.filter(({ index, event }) => {
+      if (!forgotten.has(hashes.get(event.email)!)) return true;
+      errors.push({ index, email: event.email, problems: [FORGOTTEN_ADDRESS_PROBLEM] });
+      return false;
+    });
+  }
 
   // Lead details carried by events (e.g. a form's name and company) are applied like an API upsert.
   const withDetails = valid.filter(({ event }) => event.lead);

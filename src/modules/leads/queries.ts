@@ -45,6 +45,12 @@ export async function existingLeadIds(sql: Queryable, teamId: string, emails: re
   return new Map(rows.map((row) => [row.email, row.id]));
 }
 
+/** Most workspaces never erased anyone: then there is nothing to hash and compare. */
+export async function hasForgottenEmails(sql: Queryable, teamId: string): Promise<boolean> {
+  const [row] = await sql<{ any: boolean }[]>`SELECT EXISTS (SELECT 1 FROM forgotten_emails WHERE team_id = ${teamId}) AS any`;
+  return row?.any ?? false;
+}
+
 export async function forgottenHashes(sql: Queryable, teamId: string, hashes: readonly Buffer[]): Promise<Set<string>> {
   if (hashes.length === 0) return new Set();
   const rows = await sql<{ email_hash: Buffer }[]>`

@@ -1,7 +1,7 @@
 import type { Sql } from '../../db/client.ts';
 import { hashEmail } from './email-hash.ts';
 import { describeIssues, LeadInputSchema, type LeadInput } from './lead-input.ts';
-import { existingLeadIds, forgottenHashes, insertLeads, updateLeads } from './queries.ts';
+import { existingLeadIds, forgottenHashes, hasForgottenEmails, insertLeads, updateLeads } from './queries.ts';
 
 export const MAX_LEADS_PER_BATCH = 1000;
 
@@ -49,12 +49,14 @@ export async function upsertLeads(
     byEmail.set(parsed.data.email, { index, lead: earlier ? mergeLeads(earlier.lead, parsed.data) : parsed.data });
   });
 
-  const hashes = new Map([...byEmail.keys()].map((email) => [email, hashEmail(deps.trackingSecret, email)]));
-  const forgotten = await forgottenHashes(deps.sql, teamId, [...hashes.values()]);
-  for (const [email, entry] of byEmail) {
-    if (forgotten.has(hashes.get(email)!.toString('hex'))) {
-      errors.push({ index: entry.index, email, problems: [FORGOTTEN_ADDRESS_PROBLEM] });
-      byEmail.delete(email);
+  if (byEmail.size > 0 && (await hasForgottenEmails(deps.sql, teamId))) {
+    const hashes = new Map([...byEmail.keys()].map((email) => [email, hashEmail(deps.trackingSecret, email)]));
+    const forgotten = await forgottenHashes(deps.sql, teamId, [...hashes.values()]);
+    for (const [email, entry] of byEmail) {
+      if (forgotten.has(hashes.get(email)!.toString('hex'))) {
+        errors.push({ index: entry.index, email, problems: [FORGOTTEN_ADDRESS_PROBLEM] });
+        byEmail.delete(email);
+      }
     }
   }
 
