@@ -33,36 +33,30 @@ interface BenchRule {
   page?: boolean;
 }
 
+/** The issue's typical mixed rule: 3 attribute and 2 behaviour conditions. */
+const MIXED_RULE: Rule = {
+  type: 'all',
+  rules: [
+    { type: 'field', field: 'industry', op: 'equals', value: 'manufacturing' },
+    { type: 'field', field: 'title', op: 'contains', value: 'VP' },
+    { type: 'field', field: 'stage', op: 'equals', value: 'consideration' },
+    { type: 'behaviour', behaviour: 'page_visited', url: '/pricing', within_days: 30 },
+    { type: 'behaviour', behaviour: 'email_clicked', within_days: 60, never: true },
+  ],
+};
+
 const RULES: BenchRule[] = [
   {
     label: 'mixed: manufacturing, title contains VP, consideration, visited /pricing in 30 days, no click in 60 days',
     teamId: TEAMS.big,
     purpose: 'sending',
-    rule: {
-      type: 'all',
-      rules: [
-        { type: 'field', field: 'industry', op: 'equals', value: 'manufacturing' },
-        { type: 'field', field: 'title', op: 'contains', value: 'VP' },
-        { type: 'field', field: 'stage', op: 'equals', value: 'consideration' },
-        { type: 'behaviour', behaviour: 'page_visited', url: '/pricing', within_days: 30 },
-        { type: 'behaviour', behaviour: 'email_clicked', within_days: 60, never: true },
-      ],
-    },
+    rule: MIXED_RULE,
   },
   {
     label: 'the same mixed rule in the Japanese workspace (100k leads)',
     teamId: TEAMS.japan,
     purpose: 'sending',
-    rule: {
-      type: 'all',
-      rules: [
-        { type: 'field', field: 'industry', op: 'equals', value: 'manufacturing' },
-        { type: 'field', field: 'title', op: 'contains', value: 'VP' },
-        { type: 'field', field: 'stage', op: 'equals', value: 'consideration' },
-        { type: 'behaviour', behaviour: 'page_visited', url: '/pricing', within_days: 30 },
-        { type: 'behaviour', behaviour: 'email_clicked', within_days: 60, never: true },
-      ],
-    },
+    rule: MIXED_RULE,
   },
   {
     label: 'behaviour-heavy: ≥ 3 opens in 30 days, visited /products/* in 14 days, downloaded or attended in 90 days, never requested a demo',
