@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
 import type { ImportProgress, ImportRowError, ImportSummary } from './import-csv-in-batches.ts';
 import type { CsvHeader } from './read-lead-csv.ts';
 
@@ -14,14 +15,9 @@ const SECTION_LIMIT = 3000;
 const MAX_PROBLEM_SECTIONS = 12;
 const MAX_PROBLEM_LINES = 100;
 
-/** CSV content reaches mrkdwn: without this a cell like <!channel> would ping a whole channel. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 const n = (value: number) => value.toLocaleString('en-US');
 const plural = (count: number, one: string, many = `${one}s`) => `${n(count)} ${count === 1 ? one : many}`;
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 export const fileGoneText = (fileId: string) =>
   `:x: I couldn’t import the file: Slack no longer has it (${fileId}), perhaps it was deleted. Run \`/nurture import\` and upload it again.`;

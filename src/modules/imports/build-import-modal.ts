@@ -1,6 +1,6 @@
 import type { KnownBlock, ModalView } from '@slack/types';
 import { ActionIds, CallbackIds } from '../../slack/ids.ts';
-import { escapeMrkdwn } from './build-import-messages.ts';
+import { escapeMrkdwn } from '../../slack/mrkdwn.ts';
 
 export const ImportBlockIds = {
   file: 'import_file',

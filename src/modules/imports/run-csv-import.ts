@@ -7,6 +7,7 @@ import { newReferenceId } from '../../lib/reference-id.ts';
 import type { JobContext } from '../../queue/define-queue.ts';
 import type { Services } from '../../services.ts';
 import { unexpectedErrorText } from '../../slack/messages.ts';
+import { clip } from '../../slack/mrkdwn.ts';
 import { requireRole } from '../roles/roles.ts';
 import { touchWorkspace } from '../workspaces/queries.ts';
 import {
@@ -170,8 +171,4 @@ export function progressReporter(services: Pick<Services, 'slack'>, log: Logger,
       }
     },
   };
-}
-
-function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

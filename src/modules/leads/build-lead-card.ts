@@ -1,4 +1,5 @@
 import type { KnownBlock } from '@slack/types';
+import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
 import type { RecentEvent } from '../events/queries.ts';
 import type { LeadRow } from './queries.ts';
 
@@ -12,12 +13,12 @@ const STATUS_NOTES: Record<LeadRow['status'], string> = {
 /** The lead card: who, where in the journey, and what they did lately. Fits well within Slack's 50 blocks. */
 export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], now = new Date()): KnownBlock[] {
   const name = [lead.first_name, lead.last_name].filter(Boolean).join(' ') || lead.email;
-  const field = (label: string, value: string | null | undefined) => ({ type: 'mrkdwn' as const, text: `*${label}*\n${value ? escape(value) : '—'}` });
+  const field = (label: string, value: string | null | undefined) => ({ type: 'mrkdwn' as const, text: `*${label}*\n${value ? escapeMrkdwn(value) : '—'}` });
   const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: truncate(name, 150) } },
+    { type: 'header', text: { type: 'plain_text', text: clip(name, 150) } },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `${escape(lead.email)}\n${STATUS_NOTES[lead.status]}` },
+      text: { type: 'mrkdwn', text: `${escapeMrkdwn(lead.email)}\n${STATUS_NOTES[lead.status]}` },
     },
     {
       type: 'section',
@@ -37,26 +38,26 @@ export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], now
   ];
   const attributes = Object.entries(lead.attributes);
   if (attributes.length > 0) {
-    const lines = attributes.slice(0, 30).map(([key, value]) => `• ${escape(key)}: ${escape(String(value))}`);
+    const lines = attributes.slice(0, 30).map(([key, value]) => `• ${escapeMrkdwn(key)}: ${escapeMrkdwn(String(value))}`);
     if (attributes.length > 30) lines.push(`…and ${attributes.length - 30} more`);
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`*Custom attributes*\n${lines.join('\n')}`, 3000) } });
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Custom attributes*\n${lines.join('\n')}`, 3000) } });
   }
   blocks.push({ type: 'divider' });
   const activity =
     recent.length > 0
       ? recent.map((event) => `• ${describeEvent(event)} — ${relativeTime(event.occurred_at, now)}${event.verdict === 'machine' ? ' _(machine)_' : ''}`).join('\n')
       : '_No activity recorded yet._';
-  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`*Recent activity*\n${activity}`, 3000) } });
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Recent activity*\n${activity}`, 3000) } });
   return blocks;
 }
 
 function describeEvent(event: RecentEvent): string {
-  if (event.kind === 'web') return `visited ${escape(event.url_path ?? String(event.properties.url ?? 'a page'))}`;
+  if (event.kind === 'web') return `visited ${escapeMrkdwn(event.url_path ?? String(event.properties.url ?? 'a page'))}`;
   const details = Object.entries(event.properties)
     .filter(([, value]) => typeof value !== 'object')
     .slice(0, 3)
-    .map(([key, value]) => `${escape(key)}=${escape(String(value))}`);
-  return `${escape(event.name)}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
+    .map(([key, value]) => `${escapeMrkdwn(key)}=${escapeMrkdwn(String(value))}`);
+  return `${escapeMrkdwn(event.name)}${details.length > 0 ? ` (${details.join(', ')})` : ''}`;
 }
 
 export function relativeTime(then: Date, now: Date): string {
@@ -66,13 +67,4 @@ export function relativeTime(then: Date, now: Date): string {
   const hours = Math.round(minutes / 60);
   if (hours < 48) return `${hours} h ago`;
   return `${Math.round(hours / 24)} days ago`;
-}
-
-/** Slack mrkdwn treats &, < and > as markup: a company called "<@here>" must stay text. */
-function escape(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import { ActionIds } from '../../slack/ids.ts';
-import { escapeMrkdwn } from '../imports/build-import-messages.ts';
+import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
 import { describeRule } from './describe-rule.ts';
 import type { MemberRow, SegmentRow } from './queries.ts';
 import type { SegmentUsage } from './segment-usages.ts';
@@ -18,7 +18,6 @@ const SECTION_LIMIT = 3000;
 
 const n = (value: number) => value.toLocaleString('en-US');
 const leads = (count: number) => `${n(count)} ${count === 1 ? 'lead' : 'leads'}`;
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 /** Segment names are the person's words: shown as text, never as Slack markup. */
 export const segmentName = (name: string) => `*${escapeMrkdwn(name)}*`;
 

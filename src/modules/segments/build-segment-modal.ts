@@ -1,6 +1,6 @@
 import type { ActionsBlockElement, InputBlockElement, KnownBlock, ModalView, PlainTextOption } from '@slack/types';
 import { ActionIds, CallbackIds } from '../../slack/ids.ts';
-import { escapeMrkdwn } from '../imports/build-import-messages.ts';
+import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
 import { BUILDER_FIELDS, editorReady, encodeDraft, fieldOf, OP_LABELS, operatorsOf, valueInputsOf, type BuilderDraft, type ValueInput, type ValueSlot } from './builder-draft.ts';
 import { memberLine, purposeNote } from './build-segment-messages.ts';
 import { describeCondition } from './describe-rule.ts';
@@ -47,7 +47,6 @@ export interface SegmentModalOptions {
 }
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text, emoji: true });
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 const option = (text: string, value: string): PlainTextOption => ({ text: plain(clip(text, 75)), value });
 
 /** The builder: name, description, reporting switch, the conditions so far, the editor for one more, the live preview. */

@@ -104,7 +104,7 @@ export async function pageAudience(
   options: AudienceOptions & { afterId: number; limit: number },
 ): Promise<MemberRow[]> {
   return withAudienceSettings(sql, { wholeRule: false }, async (q) => {
-    const [last] = await q<{ id: number | null }[]>`SELECT max(id) AS id FROM leads`;
+    const [last] = await q<{ id: number | null }[]>`SELECT max(id) AS id FROM leads WHERE team_id = ${context.teamId}`;
     const rows: MemberRow[] = [];
     let after = options.afterId;
     let span = options.limit * PAGE_SPAN_PER_ROW;
