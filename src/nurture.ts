@@ -7,6 +7,7 @@ import { openDatabase } from './db/open-database.ts';
 import { healthRoute, type Readiness } from './http/health-route.ts';
 import { eventsRoute } from './modules/events/events-route.ts';
 import { leadsRoute } from './modules/leads/leads-route.ts';
+import { EMAIL_SOURCES } from './modules/delivery/email-sources.ts';
 import type { EmailTransport } from './modules/delivery/email-transport.ts';
 import { OutboxTransport } from './modules/delivery/outbox-transport.ts';
 import { ResendTransport } from './modules/delivery/resend-transport.ts';
@@ -69,7 +70,7 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
     };
     const slack = new WebClient(config.slack.botToken, clientOptions);
     const email = options.emailTransport ?? createEmailTransport(config, sql, logger);
-    const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue, email };
+    const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue, email, emailSources: EMAIL_SOURCES };
 
     const readiness: Readiness = { ready: false };
     const servesWeb = config.role !== 'worker';

@@ -2,6 +2,7 @@ import type { WebClient } from '@slack/web-api';
 import type { Config } from './config.ts';
 import type { Sql } from './db/client.ts';
 import type { Logger } from './lib/logger.ts';
+import type { EmailSources } from './modules/delivery/email-source.ts';
 import type { EmailTransport } from './modules/delivery/email-transport.ts';
 import type { Enqueue } from './queue/queue-system.ts';
 
@@ -18,4 +19,6 @@ export interface Services {
   readonly enqueue: Enqueue;
   /** Resend, or the outbox table when RESEND_API_KEY is unset. */
   readonly email: EmailTransport;
+  /** What each kind of email (newsletter, sequence) tells the delivery pipeline: src/modules/delivery/email-sources.ts. */
+  readonly emailSources: EmailSources;
 }

@@ -3,7 +3,7 @@ import { defineTokenKind, signToken } from '../../src/lib/signed-token.ts';
 import { unsubscribeHeaders } from '../../src/modules/unsubscribes/unsubscribe-headers.ts';
 import { buildConfirmPage, UNSUBSCRIBE_TEXTS } from '../../src/modules/unsubscribes/unsubscribe-pages.ts';
 import { UnsubscribeTokenSchema, unsubscribeToken } from '../../src/modules/unsubscribes/unsubscribe-token.ts';
-import { insertLead } from '../support/factories.ts';
+import { insertLead, insertSend } from '../support/factories.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -93,15 +93,16 @@ describe('unsubscribe links', () => {
 
   it('the confirm button unsubscribes, records how, and says so', async () => {
     const lead = await insertLead(app.db.sql, teamId);
-    const page = await confirm(tokenFor(lead, { sendId: 314 }));
+    const send = await insertSend(app.db.sql, teamId, lead.id);
+    const page = await confirm(tokenFor(lead, { sendId: send.id }));
     expect(page.status).toBe(200);
     expect(page.text).toContain(en.doneHeading);
     expect(page.text).toContain(en.doneBody('Nurture Test', `${lead.email[0]}•••@example.com`));
     expect(page.html).not.toContain('<button');
     expect(await statusOf(lead)).toBe('unsubscribed');
-    expect(await unsubscribesOf(lead)).toEqual([{ team_id: teamId, method: 'page', send_id: 314, status_before: 'subscribed', user_agent: 'Mozilla/5.0 (test browser)' }]);
+    expect(await unsubscribesOf(lead)).toEqual([{ team_id: teamId, method: 'page', send_id: send.id, status_before: 'subscribed', user_agent: 'Mozilla/5.0 (test browser)' }]);
     expect(await unsubscribeEventsOf(lead)).toEqual([
-      { team_id: teamId, kind: 'email', name: 'email_unsubscribed', properties: { method: 'page', send_id: 314 }, source: 'unsubscribe' },
+      { team_id: teamId, kind: 'email', name: 'email_unsubscribed', properties: { method: 'page', send_id: send.id }, source: 'unsubscribe' },
     ]);
   });
 

@@ -37,7 +37,7 @@ let db: TestDatabase;
 const systems: QueueSystem[] = [];
 
 function servicesFor(system: QueueSystem): Services {
-  return { config: testConfig(), logger, sql: db.sql, slack: new WebClient('xoxb-unused'), enqueue: system.enqueue, email: new OutboxTransport(db.sql) };
+  return { config: testConfig(), logger, sql: db.sql, slack: new WebClient('xoxb-unused'), enqueue: system.enqueue, email: new OutboxTransport(db.sql), emailSources: new Map() };
 }
 
 async function start(queue: ReturnType<typeof recordingQueue>['queue'], role: 'all' | 'web' = 'all') {

@@ -23,3 +23,18 @@ export async function insertEvent(
 }
 
 export const daysAgo = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
+
+/** A send ledger row for the lead, as a newsletter's send would write it. */
+export async function insertSend(
+  sql: Sql,
+  teamId: string,
+  leadId: number,
+  fields: { sourceId?: number; state?: string; providerId?: string; sentAt?: Date } = {},
+): Promise<{ id: number }> {
+  const [row] = await sql<{ id: number }[]>`
+    INSERT INTO email_sends (team_id, lead_id, source_kind, source_id, chunk_id, state, provider_id, sent_at)
+    VALUES (${teamId}, ${leadId}, 'newsletter', ${fields.sourceId ?? 1}, nextval('email_chunk_ids'), ${fields.state ?? 'accepted'},
+            ${fields.providerId ?? null}, ${fields.sentAt ?? new Date()})
+    RETURNING id`;
+  return row!;
+}

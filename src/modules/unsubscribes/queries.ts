@@ -29,7 +29,10 @@ export async function insertUnsubscribe(
 ): Promise<number> {
   const [inserted] = await sql<{ id: number }[]>`
     INSERT INTO unsubscribes (team_id, lead_id, method, send_id, status_before, user_agent, created_at)
-    VALUES (${row.teamId}, ${row.leadId}, ${row.method}, ${row.sendId}, ${row.statusBefore}, ${row.userAgent}, ${row.at})
+    -- The send is named only if the ledger still holds it for this lead (links outlive pruned rows).
+    VALUES (${row.teamId}, ${row.leadId}, ${row.method},
+            (SELECT id FROM email_sends WHERE id = ${row.sendId} AND team_id = ${row.teamId} AND lead_id = ${row.leadId}),
+            ${row.statusBefore}, ${row.userAgent}, ${row.at})
     RETURNING id`;
   return inserted!.id;
 }

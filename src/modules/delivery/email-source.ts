@@ -1,0 +1,52 @@
+import type { Queryable } from '../../db/client.ts';
+import type { Services } from '../../services.ts';
+import type { CompiledTemplate } from '../templates/template.ts';
+
+/** What kind of thing an email in the send ledger was sent for (email_sends.source_kind). */
+export type SourceKind = 'newsletter' | 'sequence';
+
+/**
+ * What the one delivery road asks of each kind of email (newsletters now, sequences next). The chunk job
+ * owns the ledger, the limiter, suppression and caps; the source owns its content, its status and what
+ * its people see in Slack. Listed in the composition root (Services.emailSources).
+ */
+export interface EmailSourceKind {
+  readonly kind: SourceKind;
+  /** What rows of this source need to be sent now, or why they must wait or be dropped. Called once per chunk. */
+  prepare(sql: Queryable, teamId: string, sourceId: number): Promise<PreparedSource>;
+  /**
+   * After a chunk's batch call ended, one way or another: update progress, finish the send when nothing is
+   * left, and keep the failure streak (a success resets it). Returns quickly: Slack updates go to a queue.
+   */
+  chunkSettled(services: Services, teamId: string, sourceId: number, outcome: ChunkOutcome): Promise<void>;
+  /** The pipeline cannot go on for now (quota used up, Resend refusing every call): pause and tell the owner. */
+  pause(services: Services, teamId: string, sourceId: number, reason: string): Promise<void>;
+  /** Labels for the events recorded about its emails (opens, clicks…): `message` (template), `sequence`. */
+  labels(sql: Queryable, teamId: string, sourceId: number, step: number): Promise<EmailLabels>;
+}
+
+export interface EmailLabels {
+  message: string;
+  sequence?: string;
+}
+
+export type PreparedSource =
+  | {
+      action: 'send';
+      /** Newsletters skip a capped lead (a late broadcast is worse than none); sequences defer the step. */
+      capPolicy: 'skip' | 'defer';
+      /** The template of a step (newsletters: step 0); undefined: the step is gone, its rows fail. */
+      template(step: number): CompiledTemplate | undefined;
+      senderName: string;
+      postalAddress: string;
+    }
+  /** Paused: rows stay where they are until the source resumes and re-enqueues its chunks. */
+  | { action: 'hold'; reason: string }
+  /** Cancelled or finished: rows not yet handed to Resend are marked cancelled. */
+  | { action: 'cancel'; reason: string };
+
+export type ChunkOutcome =
+  | { kind: 'sent'; accepted: number; failed: number; suppressed: number; capped: number }
+  | { kind: 'failed'; reason: string };
+
+export type EmailSources = ReadonlyMap<SourceKind, EmailSourceKind>;

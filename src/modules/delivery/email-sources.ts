@@ -1,0 +1,6 @@
+import type { EmailSourceKind, EmailSources } from './email-source.ts';
+
+/** Every kind of email the delivery pipeline sends, one line each (newsletters, then sequences). */
+const SOURCES: readonly EmailSourceKind[] = [];
+
+export const EMAIL_SOURCES: EmailSources = new Map(SOURCES.map((source) => [source.kind, source]));
