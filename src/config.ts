@@ -75,6 +75,17 @@ const EnvSchema = z
         .startsWith('whsec_', 'RESEND_WEBHOOK_SECRET must start with whsec_ (Resend → Webhooks → your endpoint → Signing secret)')
         .optional(),
     ),
+    // Resend's default is 5 requests/s per team, shared by every key and every Nurture process.
+    RESEND_REQUESTS_PER_SECOND: optionalText
+      .pipe(
+        z
+          .string()
+          .regex(/^\d+(\.\d+)?$/, 'RESEND_REQUESTS_PER_SECOND must be a number of requests per second, e.g. 5')
+          .transform(Number)
+          .refine((rate) => rate >= 0.1 && rate <= 1000, 'RESEND_REQUESTS_PER_SECOND must be between 0.1 and 1000')
+          .optional(),
+      )
+      .transform((rate) => rate ?? 5),
     EMAIL_FROM: optionalText.pipe(
       z
         .string({ message: 'EMAIL_FROM is missing: set the sender, e.g. "Acme Marketing <news@mail.acme.com>", on a domain verified in Resend' })
@@ -112,7 +123,13 @@ export interface Config {
     readonly apiUrl?: string;
   };
   /** apiKey unset: emails go to the outbox_emails table, not to people. */
-  readonly resend: { readonly apiKey?: string; readonly webhookSecret?: string; readonly from: string };
+  readonly resend: {
+    readonly apiKey?: string;
+    readonly webhookSecret?: string;
+    readonly from: string;
+    /** Batch calls per second across every process (each carries up to 100 emails). */
+    readonly requestsPerSecond: number;
+  };
   readonly trackingSecret: string;
 }
 
@@ -157,7 +174,12 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       appToken: e.SLACK_APP_TOKEN,
       apiUrl: e.SLACK_API_URL,
     }),
-    resend: Object.freeze({ apiKey: e.RESEND_API_KEY, webhookSecret: e.RESEND_WEBHOOK_SECRET, from: e.EMAIL_FROM }),
+    resend: Object.freeze({
+      apiKey: e.RESEND_API_KEY,
+      webhookSecret: e.RESEND_WEBHOOK_SECRET,
+      from: e.EMAIL_FROM,
+      requestsPerSecond: e.RESEND_REQUESTS_PER_SECOND,
+    }),
     trackingSecret: e.TRACKING_SECRET,
   });
 }

@@ -7,10 +7,14 @@ import { openDatabase } from './db/open-database.ts';
 import { healthRoute, type Readiness } from './http/health-route.ts';
 import { eventsRoute } from './modules/events/events-route.ts';
 import { leadsRoute } from './modules/leads/leads-route.ts';
+import type { EmailSources } from './modules/delivery/email-source.ts';
 import { EMAIL_SOURCES } from './modules/delivery/email-sources.ts';
 import type { EmailTransport } from './modules/delivery/email-transport.ts';
 import { OutboxTransport } from './modules/delivery/outbox-transport.ts';
+import { RateLimitedTransport } from './modules/delivery/rate-limited-transport.ts';
+import { RateLimiter } from './modules/delivery/rate-limiter.ts';
 import { ResendTransport } from './modules/delivery/resend-transport.ts';
+import { resendWebhookRoute } from './modules/resend-webhooks/resend-webhook-route.ts';
 import { unsubscribeRoutes } from './modules/unsubscribes/unsubscribe-routes.ts';
 import { createHttpServer, type Route } from './http/server.ts';
 import type { Logger } from './lib/logger.ts';
@@ -28,6 +32,8 @@ export interface NurtureOptions {
   slackClientOptions?: WebClientOptions;
   /** Replaces the transport built from config (tests: Resend pointed at a fake). */
   emailTransport?: EmailTransport;
+  /** Replaces the registered kinds of email (tests of the pipeline itself). */
+  emailSources?: EmailSources;
 }
 
 export interface Nurture {
@@ -69,14 +75,16 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
       ...options.slackClientOptions,
     };
     const slack = new WebClient(config.slack.botToken, clientOptions);
-    const email = options.emailTransport ?? createEmailTransport(config, sql, logger);
-    const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue, email, emailSources: EMAIL_SOURCES };
+    // One request budget for every email, whoever sends it: the limiter is shared through Postgres.
+    const limiter = new RateLimiter(sql, { name: 'resend', requestsPerSecond: config.resend.requestsPerSecond });
+    const email = new RateLimitedTransport(options.emailTransport ?? createEmailTransport(config, sql, logger), limiter);
+    const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue, email, emailSources: options.emailSources ?? EMAIL_SOURCES };
 
     const readiness: Readiness = { ready: false };
     const servesWeb = config.role !== 'worker';
     const routes: Route[] = [
       healthRoute({ sql, queues, role: config.role, readiness, version: VERSION }),
-      ...(servesWeb ? [leadsRoute(services), eventsRoute(services), ...unsubscribeRoutes(services)] : []),
+      ...(servesWeb ? [leadsRoute(services), eventsRoute(services), ...unsubscribeRoutes(services), resendWebhookRoute(services)] : []),
     ];
     const slackApp = servesWeb ? createSlackApp(config, services, clientOptions) : undefined;
     if (slackApp) {

@@ -1,8 +1,11 @@
+import { sendChunkQueue } from '../modules/delivery/send-chunk-queue.ts';
 import { maintainPartitionsQueue } from '../modules/events/maintain-partitions-queue.ts';
 import { publishHomeQueue } from '../modules/home/publish-home-queue.ts';
 import { importCsvQueue } from '../modules/imports/import-csv-queue.ts';
 import { exportSegmentCsvQueue } from '../modules/segments/export-segment-csv-queue.ts';
 import { recordSegmentSizesQueue } from '../modules/segments/record-segment-sizes-queue.ts';
+import { processWebhookQueue } from '../modules/resend-webhooks/process-webhook-queue.ts';
+import { pruneWebhooksQueue } from '../modules/resend-webhooks/prune-webhooks-queue.ts';
 import type { QueueDefinition } from './define-queue.ts';
 
 /** Every queue, one line each. A queue missing here can neither be sent to nor worked. */
@@ -12,4 +15,7 @@ export const QUEUES: readonly QueueDefinition[] = [
   importCsvQueue,
   exportSegmentCsvQueue,
   recordSegmentSizesQueue,
+  processWebhookQueue,
+  pruneWebhooksQueue,
+  sendChunkQueue,
 ];

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/lib/logger.ts';
+import type { EmailSources } from '../../src/modules/delivery/email-source.ts';
 import type { EmailTransport } from '../../src/modules/delivery/email-transport.ts';
 import { ResendTransport } from '../../src/modules/delivery/resend-transport.ts';
 import { startNurture, type Nurture } from '../../src/nurture.ts';
@@ -60,6 +61,8 @@ export interface TestAppOptions {
   /** Instead of Resend pointed at the fake: another transport, or `config` for what the config says (the outbox without RESEND_API_KEY). */
   emailTransport?: EmailTransport | 'config';
   env?: Record<string, string>;
+  /** Instead of the registered kinds of email (tests of the send pipeline itself). */
+  emailSources?: EmailSources;
 }
 
 /** The whole app on a fresh database, talking to a fake Slack, driven through signed requests. */
@@ -85,6 +88,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const nurture = await startNurture(config, {
     logger: createLogger(config.logLevel, sink),
     slackClientOptions: { retryConfig: { retries: 0 } },
+    ...(options.emailSources ? { emailSources: options.emailSources } : {}),
     ...(options.emailTransport !== 'config' ? { emailTransport: options.emailTransport ?? new ResendTransport({ apiKey: resend.apiKey, baseUrl: resend.url }) } : {}),
   });
   const url = `http://127.0.0.1:${nurture.port}`;

@@ -30,20 +30,25 @@ export interface EmailLabels {
   sequence?: string;
 }
 
+/** How a source's emails are made: the same for a send and for settling a cancelled send's batch in flight. */
+export interface SourceContent {
+  /** Newsletters skip a capped lead (a late broadcast is worse than none); sequences defer the step. */
+  capPolicy: 'skip' | 'defer';
+  /** The template of a step (newsletters: step 0); undefined: the step is gone, its rows fail. */
+  template(step: number): CompiledTemplate | undefined;
+  senderName: string;
+  postalAddress: string;
+}
+
 export type PreparedSource =
-  | {
-      action: 'send';
-      /** Newsletters skip a capped lead (a late broadcast is worse than none); sequences defer the step. */
-      capPolicy: 'skip' | 'defer';
-      /** The template of a step (newsletters: step 0); undefined: the step is gone, its rows fail. */
-      template(step: number): CompiledTemplate | undefined;
-      senderName: string;
-      postalAddress: string;
-    }
+  | ({ action: 'send' } & SourceContent)
+  /**
+   * Cancelled or expired: rows not yet handed to Resend are marked cancelled. A batch an earlier attempt
+   * handed over is still resent unchanged under its key, only to learn its fate (nothing goes out twice).
+   */
+  | ({ action: 'cancel'; reason: string } & SourceContent)
   /** Paused: rows stay where they are until the source resumes and re-enqueues its chunks. */
-  | { action: 'hold'; reason: string }
-  /** Cancelled or finished: rows not yet handed to Resend are marked cancelled. */
-  | { action: 'cancel'; reason: string };
+  | { action: 'hold'; reason: string };
 
 export type ChunkOutcome =
   | { kind: 'sent'; accepted: number; failed: number; suppressed: number; capped: number }

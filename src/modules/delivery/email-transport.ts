@@ -55,7 +55,7 @@ export interface RateLimitInfo {
 
 export type BatchOutcome =
   /** The call was accepted; `items` line up with the emails sent, each sent or refused on its own. */
-  | { kind: 'accepted'; items: BatchItemResult[] }
+  | { kind: 'accepted'; items: BatchItemResult[]; /** What the provider said of its request budget, when it says. */ rateLimit?: RateLimitInfo }
   /**
    * Too many requests: nothing was sent; wait `retryAfterSeconds`, then retry the same batch with the same
    * key. `quota` is set when the daily or monthly sending quota is used up rather than the request rate:

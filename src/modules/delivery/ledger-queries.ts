@@ -65,3 +65,141 @@ export async function countByState(sql: Queryable, teamId: string, kind: SourceK
     GROUP BY state`;
   return Object.fromEntries(rows.map((row) => [row.state, row.count]));
 }
+
+// ---- a chunk's way out (send-chunk.ts) ----------------------------------------------------------
+
+export interface ChunkRow {
+  id: number;
+  lead_id: number;
+  state: 'queued' | 'sending';
+  batch_key: string | null;
+  source_kind: SourceKind;
+  source_id: number;
+  run_id: number;
+  source_step: number;
+}
+
+/** The chunk's rows still to send, locked until the transaction ends: claims of one chunk take turns. */
+export async function lockChunkRows(sql: Queryable, teamId: string, chunkId: number): Promise<ChunkRow[]> {
+  return sql<ChunkRow[]>`
+    SELECT id, lead_id, state, batch_key, source_kind, source_id, run_id, source_step FROM email_sends
+    WHERE team_id = ${teamId} AND chunk_id = ${chunkId} AND state IN ('queued', 'sending')
+    ORDER BY id
+    FOR UPDATE`;
+}
+
+/**
+ * Serialises claims that involve the same leads (in id order, so two claims never deadlock), so two
+ * sends reaching one person at the same moment both see each other under the frequency cap.
+ * Lock space 1 of the two-key advisory locks is the frequency cap's.
+ */
+export async function lockLeadsForCap(sql: Queryable, leadIds: readonly number[]): Promise<void> {
+  await sql`
+    SELECT count(pg_advisory_xact_lock(1, (id % 2147483647)::int))
+    FROM (SELECT DISTINCT unnest(${leadIds as number[]}::bigint[]) AS id ORDER BY 1) AS ordered`;
+}
+
+export interface SendingLead {
+  id: number;
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  company: string | null;
+  title: string | null;
+  industry: string | null;
+  stage: string;
+  attributes: Record<string, unknown>;
+  status: 'subscribed' | 'unsubscribed' | 'bounced' | 'complained';
+}
+
+/** The leads as they are now: suppression is decided at send time, and the email is rendered from this. */
+export async function leadsForSending(sql: Queryable, teamId: string, leadIds: readonly number[]): Promise<SendingLead[]> {
+  return sql<SendingLead[]>`
+    SELECT id, email, first_name, last_name, company, title, industry, stage, attributes, status FROM leads
+    WHERE team_id = ${teamId} AND id = ANY(${leadIds as number[]}::bigint[])`;
+}
+
+export interface RecentSends {
+  lead_id: number;
+  last_day: number;
+  last_week: number;
+  /** The oldest counted email in each window: when it leaves the window, the cap frees a place. */
+  oldest_in_day: Date | null;
+  oldest_in_week: Date | null;
+}
+
+/** Marketing emails the leads were sent (or are being sent) in the last 24 hours and 7 days; failed ones don't count. */
+export async function recentSends(sql: Queryable, teamId: string, leadIds: readonly number[]): Promise<RecentSends[]> {
+  return sql<RecentSends[]>`
+    SELECT lead_id,
+           count(*) FILTER (WHERE sent_at > now() - interval '1 day')::int AS last_day,
+           count(*)::int AS last_week,
+           min(sent_at) FILTER (WHERE sent_at > now() - interval '1 day') AS oldest_in_day,
+           min(sent_at) AS oldest_in_week
+    FROM email_sends
+    WHERE team_id = ${teamId} AND lead_id = ANY(${leadIds as number[]}::bigint[])
+      AND sent_at > now() - interval '7 days' AND state <> 'failed'
+    GROUP BY lead_id`;
+}
+
+export interface ClaimDecision {
+  id: number;
+  state: 'sending' | 'suppressed' | 'capped' | 'deferred' | 'failed';
+  reason: string | null;
+  not_before: string | null;
+  batch_key: string | null;
+}
+
+/** Records what the claim decided for each row; rows claimed for sending count toward the cap from now. */
+export async function applyClaimDecisions(sql: Queryable, teamId: string, decisions: readonly ClaimDecision[]): Promise<void> {
+  if (decisions.length === 0) return;
+  await sql`
+    UPDATE email_sends s
+    SET state = x.state, reason = x.reason, not_before = x.not_before, batch_key = x.batch_key,
+        sent_at = CASE WHEN x.state = 'sending' THEN now() END, updated_at = now()
+    FROM jsonb_to_recordset(${sql.json(decisions as never)}::jsonb)
+      AS x(id bigint, state text, reason text, not_before timestamptz, batch_key text)
+    WHERE s.id = x.id AND s.team_id = ${teamId}`;
+}
+
+export interface BatchResult {
+  id: number;
+  /** The provider's id when it took the email. */
+  provider_id: string | null;
+  /** Why the provider refused this email for good; null when it took it. */
+  error: string | null;
+  /** A note on an accepted row, e.g. that the answer was lost. */
+  note: string | null;
+}
+
+/**
+ * Records the provider's answer for a batch. Only rows still claimed under this key change, and a row a
+ * webhook already moved on (it can match by our tag before this runs) keeps its state but gains the id.
+ */
+export async function settleBatch(sql: Queryable, teamId: string, batchKey: string, results: readonly BatchResult[]): Promise<void> {
+  await sql`
+    UPDATE email_sends s
+    SET state = CASE WHEN s.state <> 'sending' THEN s.state WHEN x.error IS NULL THEN 'accepted' ELSE 'failed' END,
+        provider_id = coalesce(s.provider_id, x.provider_id),
+        reason = coalesce(x.error, x.note),
+        accepted_at = CASE WHEN x.error IS NULL THEN coalesce(s.accepted_at, now()) END,
+        sent_at = CASE WHEN x.error IS NULL THEN s.sent_at END,
+        updated_at = now()
+    FROM jsonb_to_recordset(${sql.json(results as never)}::jsonb) AS x(id bigint, provider_id text, error text, note text)
+    WHERE s.id = x.id AND s.team_id = ${teamId} AND s.batch_key = ${batchKey}`;
+}
+
+/** The send was cancelled: rows not yet handed to the provider will not be. */
+export async function cancelQueuedRows(sql: Queryable, teamId: string, chunkId: number, reason: string): Promise<number> {
+  const rows = await sql`
+    UPDATE email_sends SET state = 'cancelled', reason = ${reason}, updated_at = now()
+    WHERE team_id = ${teamId} AND chunk_id = ${chunkId} AND state = 'queued'`;
+  return rows.count;
+}
+
+/** Which source a chunk belongs to (every row of a chunk has the same), or undefined when it has no rows. */
+export async function chunkSource(sql: Queryable, teamId: string, chunkId: number): Promise<{ source_kind: SourceKind; source_id: number } | undefined> {
+  const [row] = await sql<{ source_kind: SourceKind; source_id: number }[]>`
+    SELECT source_kind, source_id FROM email_sends WHERE team_id = ${teamId} AND chunk_id = ${chunkId} LIMIT 1`;
+  return row;
+}

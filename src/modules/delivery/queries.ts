@@ -47,3 +47,43 @@ export async function outboxBatchByKey(sql: Queryable, idempotencyKey: string): 
     SELECT team_id, batch_index, batch_hash, message_id, error FROM outbox_emails
     WHERE idempotency_key = ${idempotencyKey} ORDER BY batch_index`;
 }
+
+// ---- rate_limiters --------------------------------------------------------------------------------
+
+/** Creates the limiter's row once (full bucket); later starts keep its state. */
+export async function ensureRateLimiter(sql: Queryable, name: string, burst: number): Promise<void> {
+  await sql`INSERT INTO rate_limiters (name, tokens) VALUES (${name}, ${burst}) ON CONFLICT (name) DO NOTHING`;
+}
+
+/**
+ * Takes one request from the shared token bucket when it has one and no hold-off is in force. Refill and
+ * take happen in one statement on the locked row, so processes never grant the same token twice.
+ * `waitSeconds`: how long until a retry can succeed.
+ */
+export async function takeRateToken(sql: Queryable, name: string, perSecond: number, burst: number): Promise<{ granted: boolean; waitSeconds: number }> {
+  const [row] = await sql<{ granted: boolean; wait_seconds: number }[]>`
+    WITH current AS (
+      SELECT name, blocked_until, now_at,
+             least(${burst}::float8, tokens + extract(epoch FROM now_at - refilled_at)::float8 * ${perSecond}) AS available
+      FROM (SELECT *, clock_timestamp() AS now_at FROM rate_limiters WHERE name = ${name} FOR UPDATE) AS locked
+    ),
+    decided AS (
+      SELECT *, (blocked_until IS NULL OR blocked_until <= now_at) AND available >= 1 AS granted FROM current
+    )
+    UPDATE rate_limiters r
+    SET tokens = CASE WHEN d.granted THEN d.available - 1 ELSE d.available END, refilled_at = d.now_at
+    FROM decided d
+    WHERE r.name = d.name
+    RETURNING d.granted,
+              greatest(coalesce(extract(epoch FROM d.blocked_until - d.now_at)::float8, 0), (1 - d.available) / ${perSecond}, 0) AS wait_seconds`;
+  return { granted: row!.granted, waitSeconds: row!.wait_seconds };
+}
+
+/** Empties the bucket, and holds everyone back for `seconds` when given (a 429's retry-after). */
+export async function holdRateLimiter(sql: Queryable, name: string, seconds: number): Promise<void> {
+  await sql`
+    UPDATE rate_limiters
+    SET tokens = least(tokens, 0), refilled_at = clock_timestamp(),
+        blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => ${seconds}))
+    WHERE name = ${name}`;
+}

@@ -54,7 +54,11 @@ export class ResendTransport implements EmailTransport {
       return unknownFate(options.signal, timeout, (error as Error)?.message ?? String(error));
     }
     const { data, error, headers } = response;
-    if (error === null) return accepted(emails.length, data);
+    if (error === null) {
+      const outcome = accepted(emails.length, data);
+      const rateLimit = readRateLimit(headers ?? {});
+      return outcome.kind === 'accepted' && Object.keys(rateLimit).length > 0 ? { ...outcome, rateLimit } : outcome;
+    }
     return mapError(error, headers ?? {}, options.signal, timeout);
   }
 }

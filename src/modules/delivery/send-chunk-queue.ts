@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { defineQueue } from '../../queue/define-queue.ts';
+import { sendChunk } from './send-chunk.ts';
+
+export const SendChunkPayloadSchema = z.object({
+  teamId: z.string().min(1),
+  /** email_sends.chunk_id: up to 100 rows of one source. */
+  chunkId: z.number().int().positive(),
+});
+export type SendChunkPayload = z.infer<typeof SendChunkPayloadSchema>;
+
+/**
+ * One batch call's worth of emails (see send-chunk.ts). A 100,000-recipient newsletter is 1,000 jobs:
+ * workers fetch several at a time and keep fetching while batches come back full (burst), and each
+ * process runs a few batches at once so rendering overlaps Resend's answers. Retries are many and slow:
+ * a job whose batch may have been sent keeps its rows claimed, and every retry resends them under the same
+ * Idempotency-Key until Resend answers; a send that keeps failing pauses itself first.
+ */
+export const sendChunkQueue = defineQueue({
+  name: 'delivery.send-chunk',
+  payload: SendChunkPayloadSchema,
+  queue: { notify: true, retryLimit: 30, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 900, retentionSeconds: 7 * 24 * 3600 },
+  worker: { batchSize: 8, localConcurrency: 2, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 2 },
+  handle: (payload, context) => sendChunk(context.services, payload, context.signal),
+});
