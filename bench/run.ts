@@ -1,6 +1,7 @@
 // `npm run bench`: runs every benchmark in bench/ and prints its figures. Not part of CI.
 // Record the latest figures, with the machine they ran on, in bench/README.md.
 import { benchCsvImport } from './csv-import.ts';
+import { benchDelivery } from './delivery.ts';
 import { benchLeadIngest } from './lead-ingest.ts';
 import { benchSegments } from './segments.ts';
 import { benchStartup } from './startup.ts';
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   'lead-ingest': benchLeadIngest,
   'csv-import': benchCsvImport,
   segments: benchSegments,
+  delivery: benchDelivery,
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {

@@ -117,16 +117,15 @@ CREATE TABLE email_sends (
   UNIQUE (team_id, source_kind, source_id, run_id, source_step, lead_id)
 ) WITH (fillfactor = 80);
 CREATE SEQUENCE email_chunk_ids AS bigint;
+-- Indexes are few on purpose: a 100,000-recipient newsletter writes 100,000 rows and updates each twice
+-- within seconds. The unique key above also serves a source's rows (progress, summaries: team_id,
+-- source_kind, source_id); the partial indexes get no entry until a row is sent.
 -- A chunk's job claims its rows.
 CREATE INDEX email_sends_by_chunk ON email_sends (chunk_id);
--- Progress and summaries count a source's rows by state (state is left out: it changes on every update).
-CREATE INDEX email_sends_by_source ON email_sends (source_kind, source_id);
 -- Webhooks name the email by Resend's id.
 CREATE UNIQUE INDEX email_sends_by_provider_id ON email_sends (provider_id) WHERE provider_id IS NOT NULL;
 -- The frequency cap and the lead card: a lead's recent emails.
 CREATE INDEX email_sends_by_lead_sent ON email_sends (lead_id, sent_at) WHERE sent_at IS NOT NULL;
--- Digests: a workspace's emails over time.
-CREATE INDEX email_sends_by_team_sent ON email_sends (team_id, sent_at) WHERE sent_at IS NOT NULL;
 
 ALTER TABLE unsubscribes
   ADD CONSTRAINT unsubscribes_send_id_fkey FOREIGN KEY (send_id) REFERENCES email_sends (id) ON DELETE SET NULL;
@@ -146,12 +145,13 @@ CREATE TABLE resend_webhooks (
 );
 CREATE INDEX resend_webhooks_received ON resend_webhooks (received_at);
 
--- Request-rate limiters shared by every worker process: a token bucket per provider account (one Resend
--- account serves every workspace, so this table is not per workspace). blocked_until holds everyone
--- back after the provider said to wait (429 retry-after, or ratelimit-remaining 0 until the reset).
-CREATE TABLE rate_limiters (
+-- Request-rate limiters shared by every worker process: each request reserves the next free slot
+-- (next_at), spaced 1/rate apart, so processes on any machine together stay under one provider limit (one
+-- Resend account serves every workspace, so this table is not per workspace). blocked_until holds everyone
+-- back after the provider said to wait (a 429's retry-after). Unlogged: the state is worth a few seconds,
+-- a crash may lose it, and commits that write no WAL wait for no disk flush (every batch call takes a slot).
+CREATE UNLOGGED TABLE rate_limiters (
   name           text PRIMARY KEY,
-  tokens         double precision NOT NULL,
-  refilled_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+  next_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
   blocked_until  timestamptz
 );

@@ -7,6 +7,8 @@ import { createSql } from '../../src/db/client.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { createApiKey } from '../../src/modules/api-keys/api-keys.ts';
+import type { EmailSources } from '../../src/modules/delivery/email-source.ts';
+import type { EmailTransport } from '../../src/modules/delivery/email-transport.ts';
 import { startNurture, type Nurture } from '../../src/nurture.ts';
 import { startFakeSlack } from '../../tests/support/fake-slack.ts';
 import { testConfig } from '../../tests/support/test-config.ts';
@@ -47,10 +49,15 @@ async function startSurroundings() {
  * The whole app in this process on its own embedded Postgres (durable settings, as in production)
  * and a local Slack double, with an API key for one workspace.
  */
-export async function startBenchApp(): Promise<BenchApp> {
+export async function startBenchApp(options: { env?: Record<string, string>; emailTransport?: EmailTransport; emailSources?: EmailSources } = {}): Promise<BenchApp> {
   const { logger, slack, databaseUrl, stop } = await startSurroundings();
-  const config = testConfig({ DATABASE_URL: databaseUrl, SLACK_API_URL: slack.url, NURTURE_ROLE: 'all' });
-  const nurture = await startNurture(config, { logger, slackClientOptions: { retryConfig: { retries: 0 } } });
+  const config = testConfig({ DATABASE_URL: databaseUrl, SLACK_API_URL: slack.url, NURTURE_ROLE: 'all', ...options.env });
+  const nurture = await startNurture(config, {
+    logger,
+    slackClientOptions: { retryConfig: { retries: 0 } },
+    ...(options.emailTransport ? { emailTransport: options.emailTransport } : {}),
+    ...(options.emailSources ? { emailSources: options.emailSources } : {}),
+  });
   const teamId = slack.teamId;
   const { key } = await createApiKey(nurture.services.sql, { teamId, label: 'bench', createdBy: 'U0BENCH' });
   return {

@@ -1,6 +1,7 @@
+import { newsletterSource } from '../newsletters/newsletter-source.ts';
 import type { EmailSourceKind, EmailSources } from './email-source.ts';
 
 /** Every kind of email the delivery pipeline sends, one line each (newsletters, then sequences). */
-const SOURCES: readonly EmailSourceKind[] = [];
+const SOURCES: readonly EmailSourceKind[] = [newsletterSource];
 
 export const EMAIL_SOURCES: EmailSources = new Map(SOURCES.map((source) => [source.kind, source]));

@@ -4,6 +4,7 @@ import type { SourceKind } from './email-source.ts';
 
 /** The most rows one chunk (one job, one batch call) carries: Resend's batch limit. */
 export const CHUNK_SIZE = 100;
+const ANALYZE_AFTER_ROWS = 5000;
 
 export interface LedgerSource {
   teamId: string;
@@ -41,7 +42,12 @@ export async function addRecipients(sql: Queryable, source: LedgerSource, audien
       RETURNING chunk_id
     )
     SELECT chunk_id, count(*)::int AS recipients FROM inserted GROUP BY chunk_id ORDER BY chunk_id`;
-  return { recipients: rows.reduce((sum, row) => sum + row.recipients, 0), chunkIds: rows.map((row) => row.chunk_id) };
+  const recipients = rows.reduce((sum, row) => sum + row.recipients, 0);
+  // The chunk jobs start at once, long before autovacuum would notice the new rows: without fresh
+  // statistics the planner takes a send's rows for a handful and scans the workspace's whole ledger for
+  // every chunk (measured: 10× slower at 100,000 rows).
+  if (recipients >= ANALYZE_AFTER_ROWS) await sql`ANALYZE email_sends`;
+  return { recipients, chunkIds: rows.map((row) => row.chunk_id) };
 }
 
 /** Chunks of a source with rows still to send (queued, or claimed but not settled): what a resume re-enqueues. */

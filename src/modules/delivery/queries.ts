@@ -50,40 +50,24 @@ export async function outboxBatchByKey(sql: Queryable, idempotencyKey: string): 
 
 // ---- rate_limiters --------------------------------------------------------------------------------
 
-/** Creates the limiter's row once (full bucket); later starts keep its state. */
-export async function ensureRateLimiter(sql: Queryable, name: string, burst: number): Promise<void> {
-  await sql`INSERT INTO rate_limiters (name, tokens) VALUES (${name}, ${burst}) ON CONFLICT (name) DO NOTHING`;
-}
-
 /**
- * Takes one request from the shared token bucket when it has one and no hold-off is in force. Refill and
- * take happen in one statement on the locked row, so processes never grant the same token twice.
- * `waitSeconds`: how long until a retry can succeed.
+ * Reserves the next request slot of the shared limiter and returns how long to wait for it: one statement
+ * on the locked row, so no two processes get the same slot and nobody polls. A slot is never earlier than
+ * the previous one plus `intervalSeconds`, nor than a hold-off.
  */
-export async function takeRateToken(sql: Queryable, name: string, perSecond: number, burst: number): Promise<{ granted: boolean; waitSeconds: number }> {
-  const [row] = await sql<{ granted: boolean; wait_seconds: number }[]>`
-    WITH current AS (
-      SELECT name, blocked_until, now_at,
-             least(${burst}::float8, tokens + extract(epoch FROM now_at - refilled_at)::float8 * ${perSecond}) AS available
-      FROM (SELECT *, clock_timestamp() AS now_at FROM rate_limiters WHERE name = ${name} FOR UPDATE) AS locked
-    ),
-    decided AS (
-      SELECT *, (blocked_until IS NULL OR blocked_until <= now_at) AND available >= 1 AS granted FROM current
-    )
-    UPDATE rate_limiters r
-    SET tokens = CASE WHEN d.granted THEN d.available - 1 ELSE d.available END, refilled_at = d.now_at
-    FROM decided d
-    WHERE r.name = d.name
-    RETURNING d.granted,
-              greatest(coalesce(extract(epoch FROM d.blocked_until - d.now_at)::float8, 0), (1 - d.available) / ${perSecond}, 0) AS wait_seconds`;
-  return { granted: row!.granted, waitSeconds: row!.wait_seconds };
+export async function reserveRateSlot(sql: Queryable, name: string, intervalSeconds: number): Promise<number> {
+  const [row] = await sql<{ wait_seconds: number }[]>`
+    INSERT INTO rate_limiters AS r (name, next_at) VALUES (${name}, clock_timestamp() + make_interval(secs => ${intervalSeconds}))
+    ON CONFLICT (name) DO UPDATE
+    SET next_at = greatest(r.next_at, r.blocked_until, clock_timestamp()) + make_interval(secs => ${intervalSeconds})
+    RETURNING greatest(extract(epoch FROM r.next_at - make_interval(secs => ${intervalSeconds}) - clock_timestamp())::float8, 0) AS wait_seconds`;
+  return row!.wait_seconds;
 }
 
-/** Empties the bucket, and holds everyone back for `seconds` when given (a 429's retry-after). */
+/** Nobody gets a slot for `seconds` (a 429's retry-after). */
 export async function holdRateLimiter(sql: Queryable, name: string, seconds: number): Promise<void> {
   await sql`
     UPDATE rate_limiters
-    SET tokens = least(tokens, 0), refilled_at = clock_timestamp(),
-        blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => ${seconds}))
+    SET blocked_until = greatest(coalesce(blocked_until, clock_timestamp()), clock_timestamp() + make_interval(secs => ${seconds}))
     WHERE name = ${name}`;
 }

@@ -24,9 +24,9 @@ export class RateLimitedTransport implements EmailTransport {
       throw error;
     }
     const outcome = await this.#inner.sendBatch(emails, options);
-    if (outcome.kind === 'accepted') await this.#limiter.observe(outcome.rateLimit);
+    if (outcome.kind === 'accepted') this.#limiter.observe(outcome.rateLimit);
     if (outcome.kind === 'rate-limited') {
-      await this.#limiter.observe(outcome.rateLimit);
+      this.#limiter.observe(outcome.rateLimit);
       await this.#limiter.holdOff(outcome.retryAfterSeconds);
     }
     return outcome;

@@ -4,7 +4,7 @@ import type { Services } from '../../services.ts';
 import type { MergeLead } from '../templates/template.ts';
 import { unsubscribeHeaders } from '../unsubscribes/unsubscribe-headers.ts';
 import { unsubscribeToken } from '../unsubscribes/unsubscribe-token.ts';
-import { getWorkspaceSettings, type WorkspaceSettings } from '../workspaces/settings.ts';
+import { recentWorkspaceSettings, type WorkspaceSettings } from '../workspaces/settings.ts';
 import type { EmailSourceKind, PreparedSource } from './email-source.ts';
 import type { BatchOutcome, OutgoingEmail } from './email-transport.ts';
 import { checkFrequencyCap, countClaimed } from './frequency-cap.ts';
@@ -57,17 +57,19 @@ export async function sendChunk(services: Services, chunk: { teamId: string; chu
       log.debug({ reason: prepared.reason }, 'chunk held: its send is paused');
       return;
     }
-    const settings = await getWorkspaceSettings(sql, chunk.teamId);
+    const settings = await recentWorkspaceSettings(sql, chunk.teamId);
     const batch = await claimBatch(services, chunk, prepared, settings);
     if (batch === 'done') return;
     if (batch.rows.length === 0) {
       await kind.chunkSettled(services, chunk.teamId, source.source_id, { kind: 'sent', accepted: 0, failed: 0, ...batch.skipped });
-      continue;
+      return;
     }
     const result = await deliverBatch(services, kind, source.source_id, chunk, prepared, batch, signal);
     if (result === 'paused') return;
     log.debug({ accepted: result.accepted, failed: result.failed, ...batch.skipped, resumed: batch.resumed }, 'chunk batch settled');
     await kind.chunkSettled(services, chunk.teamId, source.source_id, { kind: 'sent', ...result, ...batch.skipped });
+    // A fresh claim decided every queued row; only a resumed batch may leave queued rows behind it.
+    if (!batch.resumed) return;
   }
 }
 

@@ -72,3 +72,18 @@ export async function updateWorkspaceSettings(sql: Queryable, teamId: string, ch
   const [row] = await sql<SettingsRow[]>`UPDATE workspaces SET ${sql(values)} WHERE team_id = ${teamId} RETURNING ${sql.unsafe(SETTINGS_COLUMNS)}`;
   return fromRow(row!);
 }
+
+const CACHE_MS = 10_000;
+const cached = new Map<string, { settings: WorkspaceSettings; until: number }>();
+
+/**
+ * The settings as read at most 10 s ago, for hot paths (every send chunk reads the frequency cap): a
+ * change reaches every process within that time. Settings screens read them fresh.
+ */
+export async function recentWorkspaceSettings(sql: Queryable, teamId: string): Promise<WorkspaceSettings> {
+  const hit = cached.get(teamId);
+  if (hit && hit.until > Date.now()) return hit.settings;
+  const settings = await getWorkspaceSettings(sql, teamId);
+  cached.set(teamId, { settings, until: Date.now() + CACHE_MS });
+  return settings;
+}
