@@ -338,3 +338,23 @@ describe('the send pipeline', () => {
     expect(app.resend.emails).toHaveLength(100);
   });
 });
+
+describe('the shared rate limiter', () => {
+  it('keeps two worker processes together under Resend\'s limit: not one 429', async () => {
+    const source = testSource();
+    // Each process alone at 4/s would be fine; two unshared limiters would send 8/s into a limit of 5.
+    // (4, not 5: a loaded CI machine delays a call by more than the 5/s budget's 40 ms of slack.)
+    const env = { RESEND_REQUESTS_PER_SECOND: '4' };
+    const one = await start(source, { role: 'worker', env });
+    await start(source, { role: 'worker', env });
+    one.resend.setRateLimit({ requestsPerSecond: 5 });
+    const leads = await insertLeads(one.db.sql, 1200);
+    await queueSend(one, leads.map((lead) => lead.id));
+    expect(await settled(one, 1, 30_000)).toEqual({ accepted: 1200 });
+    expect(one.resend.rateLimited).toBe(0);
+    expectExactlyOnce(one.resend, leads);
+    const batchTimes = one.resend.requests.filter((request) => request.status === 200).map((request) => request.at.getTime());
+    // 12 calls about 250 ms apart, whichever process made them: no 1-second window holds more than 4.
+    for (let index = 4; index < batchTimes.length; index++) expect(batchTimes[index]! - batchTimes[index - 4]!).toBeGreaterThanOrEqual(900);
+  }, 60_000);
+});
