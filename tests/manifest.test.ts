@@ -75,4 +75,11 @@ describe('manifest.yml', async () => {
     }
     expect(manifest.oauth_config.scopes.bot).toContain('commands');
   });
+
+  it('may read people’s email addresses, where "Send me a test" mails them', async () => {
+    // users.info returns profile.email only with users:read.email; without it every test email is refused.
+    const sender = await readFile(path.join(ROOT, 'src/modules/templates/send-test-email.ts'), 'utf8');
+    expect(sender).toMatch(/profile\?\.email/);
+    expect(manifest.oauth_config.scopes.bot).toContain('users:read.email');
+  });
 });
