@@ -2,6 +2,8 @@ import { sendChunkQueue } from '../modules/delivery/send-chunk-queue.ts';
 import { maintainPartitionsQueue } from '../modules/events/maintain-partitions-queue.ts';
 import { publishHomeQueue } from '../modules/home/publish-home-queue.ts';
 import { importCsvQueue } from '../modules/imports/import-csv-queue.ts';
+import { startNewsletterQueue } from '../modules/newsletters/start-newsletter-queue.ts';
+import { updateNewsletterCardQueue } from '../modules/newsletters/update-newsletter-card-queue.ts';
 import { exportSegmentCsvQueue } from '../modules/segments/export-segment-csv-queue.ts';
 import { recordSegmentSizesQueue } from '../modules/segments/record-segment-sizes-queue.ts';
 import { processWebhookQueue } from '../modules/resend-webhooks/process-webhook-queue.ts';
@@ -18,4 +20,6 @@ export const QUEUES: readonly QueueDefinition[] = [
   processWebhookQueue,
   pruneWebhooksQueue,
   sendChunkQueue,
+  startNewsletterQueue,
+  updateNewsletterCardQueue,
 ];

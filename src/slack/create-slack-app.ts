@@ -7,7 +7,10 @@ import type { Services } from '../services.ts';
 import { registerHome } from '../modules/home/register-home.ts';
 import { registerImport } from '../modules/imports/register-import.ts';
 import { registerLeads } from '../modules/leads/register-leads.ts';
+import { registerNewsletters } from '../modules/newsletters/register-newsletters.ts';
 import { registerSegments } from '../modules/segments/register-segments.ts';
+import { registerTemplates } from '../modules/templates/register-templates.ts';
+import { registerSettings } from '../modules/settings/register-settings.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { unexpectedErrorText } from './messages.ts';
 import { registerNurtureCommand } from './nurture-command.ts';
@@ -38,6 +41,9 @@ export function createSlackApp(config: Config, services: Services, clientOptions
   registerLeads(app, services);
   registerImport(app, services);
   registerSegments(app, services);
+  registerTemplates(app, services);
+  registerSettings(app, services);
+  registerNewsletters(app, services);
 
   app.error(async ({ error, body, context }: ExtendedErrorHandlerArgs) => {
     const referenceId = newReferenceId();

@@ -23,6 +23,31 @@ export const ActionIds = {
   segmentConditionAdd: 'segment_condition_add',
   segmentConditionRemove: 'segment_condition_remove',
   segmentDeleteConfirm: 'segment_delete_confirm',
+  templateNameInput: 'template_name_input',
+  templateStageInput: 'template_stage_input',
+  templateSubjectInput: 'template_subject_input',
+  templatePreheaderInput: 'template_preheader_input',
+  templateBodyInput: 'template_body_input',
+  /** "Send me a test" under a template preview; its value names the template and the lead (see build-template-messages.ts). */
+  templateSendTest: 'template_send_test',
+  settingsTimeZoneInput: 'settings_time_zone_input',
+  settingsSenderNameInput: 'settings_sender_name_input',
+  settingsPostalAddressInput: 'settings_postal_address_input',
+  settingsCapPerDayInput: 'settings_cap_per_day_input',
+  settingsCapPerWeekInput: 'settings_cap_per_week_input',
+  settingsSelfApprovalInput: 'settings_self_approval_input',
+  settingsSendExpiryInput: 'settings_send_expiry_input',
+  newsletterTemplateInput: 'newsletter_template_input',
+  newsletterSegmentInput: 'newsletter_segment_input',
+  newsletterWhenInput: 'newsletter_when_input',
+  newsletterDateInput: 'newsletter_date_input',
+  newsletterTimeInput: 'newsletter_time_input',
+  /** The send plan card's buttons; each carries the newsletter id as its value. */
+  newsletterSendTest: 'newsletter_send_test',
+  newsletterApprove: 'newsletter_approve',
+  newsletterReject: 'newsletter_reject',
+  newsletterCancel: 'newsletter_cancel',
+  newsletterResume: 'newsletter_resume',
 } as const;
 
 export const CallbackIds = {
@@ -30,6 +55,9 @@ export const CallbackIds = {
   rolesModal: 'roles_modal',
   importModal: 'import_modal',
   segmentBuilder: 'segment_builder',
+  templateEditor: 'template_editor',
+  settingsModal: 'settings_modal',
+  newsletterModal: 'newsletter_modal',
 } as const;
 
 /** Events API events Nurture listens to; manifest.yml must subscribe to exactly these (tests check). */

@@ -1107,6 +1107,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   function initialOf(element: Args): string | string[] | null {
     if (typeof element.initial_value === 'string') return element.initial_value;
     if (typeof element.initial_date === 'string') return element.initial_date;
+    if (typeof element.initial_time === 'string') return element.initial_time;
     if (typeof element.initial_user === 'string') return element.initial_user;
     if (Array.isArray(element.initial_users)) return element.initial_users as string[];
     if (Array.isArray(element.initial_options)) return (element.initial_options as Args[]).map((option) => String(option.value));
@@ -1232,6 +1233,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'datepicker': {
         if (list[0] !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(list[0])) throw new Error(`"${blockId}" takes a date written YYYY-MM-DD`);
         return { type, selected_date: list[0] ?? null };
+      }
+      case 'timepicker': {
+        if (list[0] !== undefined && !/^\d{2}:\d{2}$/.test(list[0])) throw new Error(`"${blockId}" takes a time written HH:mm`);
+        return { type, selected_time: list[0] ?? null };
       }
       case 'file_input': {
         const max = typeof element.max_files === 'number' ? element.max_files : 10;
@@ -1512,6 +1517,7 @@ function isEmptyState(state: Args): boolean {
   if ('selected_user' in state) return state.selected_user === null;
   if ('selected_users' in state) return (state.selected_users as unknown[]).length === 0;
   if ('selected_date' in state) return state.selected_date === null;
+  if ('selected_time' in state) return state.selected_time === null;
   if ('files' in state) return (state.files as unknown[]).length === 0;
   return false;
 }

@@ -1,0 +1,99 @@
+import type { Services } from '../../services.ts';
+import { addRecipients } from '../delivery/ledger-queries.ts';
+import { sendChunkQueue } from '../delivery/send-chunk-queue.ts';
+import { audienceIds, findSegmentById } from '../segments/queries.ts';
+import { ruleContext } from '../segments/segments.ts';
+import { recordAudit } from '../workspaces/queries.ts';
+import { getWorkspaceSettings } from '../workspaces/settings.ts';
+import { enqueueChunks } from './enqueue-chunks.ts';
+import { NURTURE_ACTOR } from './newsletter.ts';
+import { changeNewsletter, findNewsletter, overdueScheduled, type NewsletterChange } from './queries.ts';
+import { requestCardUpdate } from './update-newsletter-card-queue.ts';
+
+/** The sweep leaves a newsletter this long to its own job before starting it itself. */
+export const OVERDUE_GRACE_MS = 2 * 60_000;
+/** pg-boss may fetch a delayed job a moment before its time; earlier than this is a bug, never a send. */
+const EARLY_TOLERANCE_MS = 1_000;
+
+/**
+ * The newsletters.start job: at its time, an approved newsletter either expires (later than the
+ * workspace's send_expiry_minutes: nothing goes out late) or starts. Starting is one transaction: status
+ * `sending`, the audience computed now (suppressed leads left out) written to the ledger in chunks, the
+ * recipient count, the audit entry. Its chunk jobs are queued after the commit; should the process die
+ * before, the job's retry finds it `sending` and queues the pending chunks (again: a duplicate finds
+ * nothing to claim). `now` is the job's clock, given by tests.
+ */
+export async function startNewsletter(services: Services, job: { teamId: string; newsletterId: number }, now = new Date()): Promise<void> {
+  const { sql } = services;
+  const { teamId, newsletterId } = job;
+  const log = services.logger.child({ teamId, newsletterId, job: 'newsletters.start' });
+  const newsletter = await findNewsletter(sql, teamId, newsletterId);
+  if (!newsletter) return;
+  if (newsletter.status === 'sending') {
+    const chunks = await enqueueChunks(services, teamId, newsletterId);
+    log.info({ chunks }, 'newsletter already started; its pending chunks are queued again');
+    await requestCardUpdate(services, teamId, newsletterId);
+    return;
+  }
+  if (newsletter.status !== 'scheduled') return;
+
+  const lateMs = now.getTime() - newsletter.send_at.getTime();
+  if (lateMs < -EARLY_TOLERANCE_MS) throw new Error(`newsletter ${newsletterId} is due at ${newsletter.send_at.toISOString()}, not yet`);
+  const { sendExpiryMinutes } = await getWorkspaceSettings(sql, teamId);
+  if (lateMs > sendExpiryMinutes * 60_000) {
+    const late = Math.round(lateMs / 60_000);
+    if (await stopWithoutSending(services, newsletter.team_id, newsletterId, { status: 'expired' }, 'newsletter.expired', { sendAt: newsletter.send_at.toISOString(), lateMinutes: late, expiryMinutes: sendExpiryMinutes })) {
+      log.warn({ lateMinutes: late, expiryMinutes: sendExpiryMinutes }, 'newsletter expired: it would have started too late');
+    }
+    return;
+  }
+
+  const segment = newsletter.segment_id === null ? undefined : await findSegmentById(sql, teamId, newsletter.segment_id);
+  if (!segment) {
+    await stopWithoutSending(services, teamId, newsletterId, { status: 'cancelled', cancelled_by: NURTURE_ACTOR }, 'newsletter.cancelled', { reason: 'its segment no longer exists' });
+    return;
+  }
+
+  const started = await sql.begin(async (tx) => {
+    const row = await changeNewsletter(tx, teamId, newsletterId, ['scheduled'], { status: 'sending', started_at: now });
+    if (!row) return undefined;
+    const audience = audienceIds(tx, segment.rule, ruleContext(teamId, now), { purpose: 'sending' });
+    const { recipients, chunkIds } = await addRecipients(tx, { teamId, kind: 'newsletter', id: newsletterId }, audience);
+    await changeNewsletter(tx, teamId, newsletterId, ['sending'], { recipient_count: recipients });
+    await recordAudit(tx, {
+      teamId,
+      actorUserId: NURTURE_ACTOR,
+      action: 'newsletter.started',
+      subject: String(newsletterId),
+      details: { recipients, chunks: chunkIds.length, lateSeconds: Math.max(0, Math.round(lateMs / 1000)) },
+    });
+    return { recipients, chunkIds };
+  });
+  if (!started) return;
+  await services.enqueue.many(sendChunkQueue, started.chunkIds.map((chunkId) => ({ payload: { teamId, chunkId } })));
+  log.info({ recipients: started.recipients, chunks: started.chunkIds.length }, 'newsletter started');
+  // Also finishes a newsletter nobody is left to receive.
+  await requestCardUpdate(services, teamId, newsletterId);
+}
+
+/** The overdue sweep: approved newsletters past their time whose own job never came (see the queue). */
+export async function startDueNewsletters(services: Services, now = new Date()): Promise<void> {
+  const due = await overdueScheduled(services.sql, new Date(now.getTime() - OVERDUE_GRACE_MS));
+  for (const { team_id: teamId, id: newsletterId } of due) {
+    services.logger.warn({ teamId, newsletterId }, 'approved newsletter missed its start job; starting it from the sweep');
+    await startNewsletter(services, { teamId, newsletterId }, now).catch((error) =>
+      services.logger.error({ err: error, teamId, newsletterId }, 'could not start an overdue newsletter'),
+    );
+  }
+}
+
+/** Ends a scheduled newsletter that will never send (expired, its segment gone), audited; the card says so. */
+async function stopWithoutSending(services: Services, teamId: string, newsletterId: number, change: NewsletterChange, action: string, details: Record<string, unknown>): Promise<boolean> {
+  const stopped = await services.sql.begin(async (tx) => {
+    const row = await changeNewsletter(tx, teamId, newsletterId, ['scheduled'], change);
+    if (row) await recordAudit(tx, { teamId, actorUserId: NURTURE_ACTOR, action, subject: String(newsletterId), details });
+    return row;
+  });
+  if (stopped) await requestCardUpdate(services, teamId, newsletterId);
+  return stopped !== undefined;
+}
