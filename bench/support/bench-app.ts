@@ -10,12 +10,14 @@ import { createApiKey } from '../../src/modules/api-keys/api-keys.ts';
 import type { EmailSources } from '../../src/modules/delivery/email-source.ts';
 import type { EmailTransport } from '../../src/modules/delivery/email-transport.ts';
 import { startNurture, type Nurture } from '../../src/nurture.ts';
-import { startFakeSlack } from '../../tests/support/fake-slack.ts';
+import { startFakeSlack, type FakeSlack } from '../../tests/support/fake-slack.ts';
 import { testConfig } from '../../tests/support/test-config.ts';
 
 export interface BenchApp {
   readonly url: string;
   readonly nurture: Nurture;
+  /** The Slack double the app talks to. */
+  readonly slack: FakeSlack;
   readonly teamId: string;
   readonly apiKey: string;
   stop(): Promise<void>;
@@ -63,6 +65,7 @@ export async function startBenchApp(options: { env?: Record<string, string>; ema
   return {
     url: `http://127.0.0.1:${nurture.port}`,
     nurture,
+    slack,
     teamId,
     apiKey: key,
     async stop() {

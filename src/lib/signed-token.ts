@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { z } from 'zod';
 
 /**
@@ -74,14 +74,18 @@ export function verifyToken<T extends object>(secret: string, kind: TokenKind<T>
   return expiry === undefined ? { ok: true, payload: parsed.data } : { ok: true, payload: parsed.data, expiresAt: new Date(expiry * 1000) };
 }
 
-/** Derived keys per (secret, purpose): HKDF once, not on every pixel or click. */
-const derivedKeys = new Map<string, Buffer>();
+/**
+ * Derived keys per (secret, purpose): HKDF once, not on every pixel or click. Kept as KeyObjects:
+ * createHmac with a Buffer key spends ~9 µs checking what kind of key it got, 5× the HMAC itself, and
+ * every email of a 100,000-recipient send signs a link.
+ */
+const derivedKeys = new Map<string, KeyObject>();
 
 function mac(secret: string, purpose: string, body: string): Buffer {
   const cacheKey = `${purpose}\u0000${secret}`;
   let key = derivedKeys.get(cacheKey);
   if (!key) {
-    key = Buffer.from(hkdfSync('sha256', secret, 'nurture signed token', `purpose:${purpose}`, 32));
+    key = createSecretKey(Buffer.from(hkdfSync('sha256', secret, 'nurture signed token', `purpose:${purpose}`, 32)));
     derivedKeys.set(cacheKey, key);
   }
   return createHmac('sha256', key).update(body).digest();

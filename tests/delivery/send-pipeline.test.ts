@@ -4,7 +4,7 @@ import type { ChunkOutcome, EmailSourceKind, PreparedSource, SourceContent } fro
 import type { EmailTransport } from '../../src/modules/delivery/email-transport.ts';
 import { addRecipients, countByState } from '../../src/modules/delivery/ledger-queries.ts';
 import { ResendTransport } from '../../src/modules/delivery/resend-transport.ts';
-import { sendChunkQueue } from '../../src/modules/delivery/send-chunk-queue.ts';
+import { enqueueChunks as enqueueSendChunks } from '../../src/modules/delivery/send-chunk-queue.ts';
 import type { CompiledTemplate } from '../../src/modules/templates/template.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { insertSend } from '../support/factories.ts';
@@ -84,12 +84,12 @@ async function insertLeads(sql: Sql, count: number, prefix = 'p'): Promise<Array
 async function queueSend(app: TestApp, leadIds: readonly number[], sourceId = 1, options: { enqueue?: boolean } = {}) {
   const sql = app.db.sql;
   const { chunkIds, recipients } = await addRecipients(sql, { teamId: TEAM, kind: 'newsletter', id: sourceId }, sql`SELECT unnest(${leadIds as number[]}::bigint[]) AS lead_id`);
-  if (options.enqueue !== false) await enqueueChunks(app, chunkIds);
+  if (options.enqueue !== false) await enqueueChunks(app, chunkIds, sourceId);
   return { chunkIds, recipients };
 }
 
-const enqueueChunks = (app: TestApp, chunkIds: readonly number[]) =>
-  app.nurture.services.enqueue.many(sendChunkQueue, chunkIds.map((chunkId) => ({ payload: { teamId: TEAM, chunkId } })));
+const enqueueChunks = (app: TestApp, chunkIds: readonly number[], sourceId = 1) =>
+  enqueueSendChunks(app.nurture.services, { teamId: TEAM, kind: 'newsletter', id: sourceId }, chunkIds);
 
 /** Waits until no row of the source is queued or sending, and returns the counts by state. */
 async function settled(app: TestApp, sourceId = 1, timeoutMs = 15_000) {

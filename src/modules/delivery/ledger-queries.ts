@@ -202,10 +202,3 @@ export async function cancelQueuedRows(sql: Queryable, teamId: string, chunkId: 
     WHERE team_id = ${teamId} AND chunk_id = ${chunkId} AND state = 'queued'`;
   return rows.count;
 }
-
-/** Which source a chunk belongs to (every row of a chunk has the same), or undefined when it has no rows. */
-export async function chunkSource(sql: Queryable, teamId: string, chunkId: number): Promise<{ source_kind: SourceKind; source_id: number } | undefined> {
-  const [row] = await sql<{ source_kind: SourceKind; source_id: number }[]>`
-    SELECT source_kind, source_id FROM email_sends WHERE team_id = ${teamId} AND chunk_id = ${chunkId} LIMIT 1`;
-  return row;
-}

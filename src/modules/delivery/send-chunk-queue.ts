@@ -1,11 +1,16 @@
 import { z } from 'zod';
 import { defineQueue } from '../../queue/define-queue.ts';
+import type { Services } from '../../services.ts';
+import type { SourceKind } from './email-source.ts';
 import { sendChunk } from './send-chunk.ts';
 
 export const SendChunkPayloadSchema = z.object({
   teamId: z.string().min(1),
   /** email_sends.chunk_id: up to 100 rows of one source. */
   chunkId: z.number().int().positive(),
+  /** The source of its rows (checked against them), so the job asks the source first without a lookup. */
+  sourceKind: z.enum(['newsletter', 'sequence']),
+  sourceId: z.number().int().positive(),
 });
 export type SendChunkPayload = z.infer<typeof SendChunkPayloadSchema>;
 
@@ -23,3 +28,11 @@ export const sendChunkQueue = defineQueue({
   worker: { batchSize: 4, localConcurrency: 2, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 2 },
   handle: (payload, context) => sendChunk(context.services, payload, context.signal),
 });
+
+/** One job per chunk of a source's ledger rows, in one statement. A duplicate job finds nothing left to claim. */
+export async function enqueueChunks(services: Services, source: { teamId: string; kind: SourceKind; id: number }, chunkIds: readonly number[]): Promise<void> {
+  await services.enqueue.many(
+    sendChunkQueue,
+    chunkIds.map((chunkId) => ({ payload: { teamId: source.teamId, chunkId, sourceKind: source.kind, sourceId: source.id } })),
+  );
+}

@@ -5,14 +5,13 @@ import type { MergeLead } from '../templates/template.ts';
 import { unsubscribeHeaders } from '../unsubscribes/unsubscribe-headers.ts';
 import { unsubscribeToken } from '../unsubscribes/unsubscribe-token.ts';
 import { recentWorkspaceSettings, type WorkspaceSettings } from '../workspaces/settings.ts';
-import type { EmailSourceKind, PreparedSource } from './email-source.ts';
+import type { EmailSourceKind, PreparedSource, SourceKind } from './email-source.ts';
 import type { BatchOutcome, OutgoingEmail } from './email-transport.ts';
 import { checkFrequencyCap, countClaimed } from './frequency-cap.ts';
 import { fromAddress } from './from-address.ts';
 import {
   applyClaimDecisions,
   cancelQueuedRows,
-  chunkSource,
   leadsForSending,
   lockChunkRows,
   lockLeadsForCap,
@@ -43,10 +42,13 @@ export const ANSWER_LOST_NOTE = 'accepted by an earlier attempt whose answer was
  *    a crash anywhere before leaves it `sending`, and the retry's identical call is answered from Resend's
  *    memory of the key instead of mailing anyone twice.
  */
-export async function sendChunk(services: Services, chunk: { teamId: string; chunkId: number }, signal: AbortSignal): Promise<void> {
+export async function sendChunk(
+  services: Services,
+  chunk: { teamId: string; chunkId: number; sourceKind: SourceKind; sourceId: number },
+  signal: AbortSignal,
+): Promise<void> {
   const { sql } = services;
-  const source = await chunkSource(sql, chunk.teamId, chunk.chunkId);
-  if (!source) return;
+  const source = { source_kind: chunk.sourceKind, source_id: chunk.sourceId };
   const kind = services.emailSources.get(source.source_kind);
   if (!kind) throw new Error(`No email source is registered for "${source.source_kind}" (src/modules/delivery/email-sources.ts)`);
   const log = services.logger.child({ teamId: chunk.teamId, chunkId: chunk.chunkId, source: `${source.source_kind}:${source.source_id}` });
@@ -84,7 +86,7 @@ interface ClaimedBatch {
 
 async function claimBatch(
   services: Services,
-  chunk: { teamId: string; chunkId: number },
+  chunk: { teamId: string; chunkId: number; sourceKind: SourceKind; sourceId: number },
   prepared: Exclude<PreparedSource, { action: 'hold' }>,
   settings: WorkspaceSettings,
 ): Promise<ClaimedBatch | 'done'> {
@@ -92,6 +94,9 @@ async function claimBatch(
   const claimed = await services.sql.begin(async (tx) => {
     const rows = await lockChunkRows(tx, teamId, chunkId);
     if (rows.length === 0) return 'done' as const;
+    if (rows.some((row) => row.source_kind !== chunk.sourceKind || row.source_id !== chunk.sourceId)) {
+      throw new Error(`chunk ${chunkId} holds rows of another source than ${chunk.sourceKind} ${chunk.sourceId}: the job was enqueued wrongly`);
+    }
     const inFlight = rows.filter((row) => row.state === 'sending');
     if (inFlight.length > 0) {
       const key = inFlight[0]!.batch_key!;

@@ -3,7 +3,7 @@ import type { Services } from '../../services.ts';
 import { requireRole } from '../roles/roles.ts';
 import { recordAudit } from '../workspaces/queries.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
-import { enqueueChunks } from './enqueue-chunks.ts';
+import { enqueuePendingChunks } from './enqueue-pending-chunks.ts';
 import { ACTIVE_STATUSES, type NewsletterRow, type NewsletterStatus } from './newsletter.ts';
 import { changeNewsletter, findNewsletter, type NewsletterChange } from './queries.ts';
 import { startNewsletterQueue } from './start-newsletter-queue.ts';
@@ -73,7 +73,7 @@ export async function cancelNewsletter(services: Services, { teamId, userId, new
   const newsletter = await newsletterIn(services, teamId, newsletterId, ACTIVE_STATUSES);
   if (userId !== newsletter.requested_by) await requireRole(services, teamId, userId, ['marketer'], 'Cancelling a newsletter');
   const cancelled = await transition(services, newsletter, userId, 'newsletter.cancelled', ACTIVE_STATUSES, { status: 'cancelled', cancelled_by: userId }, { was: newsletter.status });
-  if (newsletter.status === 'paused') await enqueueChunks(services, teamId, newsletterId);
+  if (newsletter.status === 'paused') await enqueuePendingChunks(services, teamId, newsletterId);
   return cancelled;
 }
 
@@ -84,7 +84,7 @@ export async function resumeNewsletter(services: Services, { teamId, userId, new
   const resumed = await transition(services, newsletter, userId, 'newsletter.resumed', ['paused'], { status: 'sending', pause_reason: null, failure_streak: 0 }, {
     pauseReason: newsletter.pause_reason,
   });
-  await enqueueChunks(services, teamId, newsletterId);
+  await enqueuePendingChunks(services, teamId, newsletterId);
   return resumed;
 }
 

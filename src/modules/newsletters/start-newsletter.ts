@@ -1,11 +1,11 @@
 import type { Services } from '../../services.ts';
 import { addRecipients } from '../delivery/ledger-queries.ts';
-import { sendChunkQueue } from '../delivery/send-chunk-queue.ts';
+import { enqueueChunks } from '../delivery/send-chunk-queue.ts';
 import { audienceIds, findSegmentById } from '../segments/queries.ts';
 import { ruleContext } from '../segments/segments.ts';
 import { recordAudit } from '../workspaces/queries.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
-import { enqueueChunks } from './enqueue-chunks.ts';
+import { enqueuePendingChunks } from './enqueue-pending-chunks.ts';
 import { NURTURE_ACTOR } from './newsletter.ts';
 import { changeNewsletter, findNewsletter, overdueScheduled, type NewsletterChange } from './queries.ts';
 import { requestCardUpdate } from './update-newsletter-card-queue.ts';
@@ -30,7 +30,7 @@ export async function startNewsletter(services: Services, job: { teamId: string;
   const newsletter = await findNewsletter(sql, teamId, newsletterId);
   if (!newsletter) return;
   if (newsletter.status === 'sending') {
-    const chunks = await enqueueChunks(services, teamId, newsletterId);
+    const chunks = await enqueuePendingChunks(services, teamId, newsletterId);
     log.info({ chunks }, 'newsletter already started; its pending chunks are queued again');
     await requestCardUpdate(services, teamId, newsletterId);
     return;
@@ -70,7 +70,7 @@ export async function startNewsletter(services: Services, job: { teamId: string;
     return { recipients, chunkIds };
   });
   if (!started) return;
-  await services.enqueue.many(sendChunkQueue, started.chunkIds.map((chunkId) => ({ payload: { teamId, chunkId } })));
+  await enqueueChunks(services, { teamId, kind: 'newsletter', id: newsletterId }, started.chunkIds);
   log.info({ recipients: started.recipients, chunks: started.chunkIds.length }, 'newsletter started');
   // Also finishes a newsletter nobody is left to receive.
   await requestCardUpdate(services, teamId, newsletterId);

@@ -29,7 +29,22 @@ export const updateNewsletterCardQueue = defineQueue({
   },
 });
 
-/** Asks for the card to be brought up to date within ~2 s (a no-op when an update is already waiting). */
+/** When the card update this process queued last will start, per newsletter. */
+const queuedUpdateStarts = new Map<string, number>();
+/** An update starting sooner than this may already be reading: ask again rather than rely on it. */
+const START_MARGIN_MS = 500;
+
+/**
+ * Asks for the card to be brought up to date within ~2 s (a no-op when an update is already waiting).
+ * While an update this process queued has not started yet, it will read the newsletter as it is by
+ * then, so asking again is skipped without a database round trip: chunks settle up to 100 times a second.
+ */
 export async function requestCardUpdate(services: Services, teamId: string, newsletterId: number): Promise<void> {
-  await services.enqueue(updateNewsletterCardQueue, { teamId, newsletterId }, { singletonKey: `${teamId}:${newsletterId}`, startAfter: CARD_UPDATE_INTERVAL_SECONDS });
+  const key = `${teamId}:${newsletterId}`;
+  const now = Date.now();
+  if ((queuedUpdateStarts.get(key) ?? 0) > now + START_MARGIN_MS) return;
+  const jobId = await services.enqueue(updateNewsletterCardQueue, { teamId, newsletterId }, { singletonKey: key, startAfter: CARD_UPDATE_INTERVAL_SECONDS });
+  if (jobId) queuedUpdateStarts.set(key, now + CARD_UPDATE_INTERVAL_SECONDS * 1000);
+  else queuedUpdateStarts.delete(key);
+  if (queuedUpdateStarts.size > 1000) for (const [stale, startsAt] of queuedUpdateStarts) if (startsAt < now) queuedUpdateStarts.delete(stale);
 }

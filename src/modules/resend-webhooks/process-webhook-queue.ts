@@ -8,14 +8,12 @@ export type ProcessWebhookPayload = z.infer<typeof ProcessWebhookPayloadSchema>;
 /**
  * One stored Resend webhook → the ledger row, the lead and the event log. A newsletter brings a burst of
  * them (a delivery, opens and clicks per recipient): NOTIFY for prompt pickup and burst to drain it.
- * Retries with backoff (3 s, 6 s, 12 s … capped at 10 min) span the grace period in which an email may
- * not be in the ledger yet (MATCH_GRACE_MS), with room for database hiccups after it.
+ * Retries with backoff (3 s, 6 s, 12 s … capped at 10 min) ride out database hiccups.
  */
 export const processWebhookQueue = defineQueue({
   name: 'delivery.process-webhook',
   payload: ProcessWebhookPayloadSchema,
   queue: { notify: true, retryLimit: 10, retryDelay: 3, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 60, retentionSeconds: 2 * 24 * 3600 },
-  // Retries wait for a poll, not a notification: poll often so an early event is matched soon after its email.
   worker: { batchSize: 20, burstWhenBatchFull: true, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 2 },
   handle: async (payload, { services }) => {
     await processWebhook(services, payload.svixId);

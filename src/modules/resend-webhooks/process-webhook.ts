@@ -5,7 +5,6 @@ import { insertEvents } from '../events/queries.ts';
 import { planLedgerChange } from './plan-ledger-change.ts';
 import {
   finishWebhook,
-  lockSendByProviderId,
   lockSendInTeam,
   lockWebhook,
   markLeadBounced,
@@ -14,14 +13,6 @@ import {
   type WebhookSendRow,
 } from './queries.ts';
 import { isHardBounce, ResendEmailEventSchema, SEND_TAG, TEAM_TAG, type ResendEmailEvent } from './resend-webhook-event.ts';
-
-/**
- * An event may arrive before the pipeline has recorded Resend's id for the email (it records the answer
- * of the batch call right after it). Until the event is this old it is retried, then recorded unmatched.
- * Not for an email carrying our nurture_send tag: its ledger row exists before it is sent, so a tag that
- * matches nothing (the lead was erased, another workspace's row) never will.
- */
-export const MATCH_GRACE_MS = 2 * 60_000;
 
 /** events.source of what this module records. */
 export const RESEND_EVENT_SOURCE = 'resend';
@@ -40,16 +31,11 @@ const EVENT_NAMES = {
 /** resend_webhooks.outcome: what processing did. `already-processed` and `gone` are not stored (nothing to store). */
 export type WebhookOutcome = 'applied' | 'duplicate-state' | 'out-of-order' | 'unmatched' | 'ignored' | 'already-processed' | 'gone';
 
-/** The email is not in the ledger yet; pg-boss retries the job. */
-export class WebhookNotMatchedYetError extends Error {
-  override name = 'WebhookNotMatchedYetError';
-}
-
 /**
  * Applies one stored webhook to the ledger row, the lead and the event log, in one transaction with
  * marking it processed: a second run (a retry, a redelivery's job) finds it processed and does nothing.
  */
-export async function processWebhook(services: Services, svixId: string, now = new Date()): Promise<WebhookOutcome> {
+export async function processWebhook(services: Services, svixId: string): Promise<WebhookOutcome> {
   const result = await services.sql.begin(async (tx) => {
     const webhook = await lockWebhook(tx, svixId);
     // Pruned (30 days) before a late job ran.
@@ -63,10 +49,6 @@ export async function processWebhook(services: Services, svixId: string, now = n
     const event = parsed.data;
     const send = await findSend(tx, event);
     if (!send) {
-      const happened = Math.min(webhook.received_at.getTime(), Date.parse(event.created_at));
-      if (!event.data.tags?.[SEND_TAG] && now.getTime() - happened < MATCH_GRACE_MS) {
-        throw new WebhookNotMatchedYetError(`no ledger row for this Resend email yet (svix-id ${svixId}); retrying until the event is ${MATCH_GRACE_MS / 60_000} minutes old`);
-      }
       await finishWebhook(tx, svixId, 'unmatched', null);
       return { outcome: 'unmatched' as const, type: event.type };
     }
@@ -78,14 +60,20 @@ export async function processWebhook(services: Services, svixId: string, now = n
   return result.outcome;
 }
 
-/** By Resend's id; else by our tags, only ever within the workspace they name (nothing crosses workspaces). */
+/**
+ * By our tags, only ever within the workspace they name (nothing crosses workspaces). Every email the
+ * pipeline sends carries them, and its ledger row exists before it is sent, so a webhook is matched even
+ * before the batch's answer (with Resend's id) is recorded; Resend's id is not indexed (it would cost
+ * every send an index write per email). An email without our tags was not sent through the ledger (a
+ * test send, another app on the same Resend account): nothing to match. A row that already holds another
+ * Resend id is another email: the tags were copied, not ours.
+ */
 async function findSend(tx: TransactionSql, event: ResendEmailEvent): Promise<WebhookSendRow | undefined> {
-  const byProviderId = await lockSendByProviderId(tx, event.data.email_id);
-  if (byProviderId) return byProviderId;
   const teamId = event.data.tags?.[TEAM_TAG];
   const sendId = event.data.tags?.[SEND_TAG];
   if (!teamId || !sendId || !/^[1-9]\d{0,14}$/.test(sendId)) return undefined;
-  return lockSendInTeam(tx, teamId, Number(sendId));
+  const send = await lockSendInTeam(tx, teamId, Number(sendId));
+  return send && (send.provider_id === null || send.provider_id === event.data.email_id) ? send : undefined;
 }
 
 async function applyEvent(services: Services, tx: TransactionSql, send: WebhookSendRow, event: ResendEmailEvent, svixId: string): Promise<WebhookOutcome> {

@@ -54,17 +54,12 @@ export interface WebhookSendRow {
   source_id: number;
   source_step: number;
   state: LedgerState;
+  provider_id: string | null;
   opened_at: Date | null;
   clicked_at: Date | null;
 }
 
-const sendColumns = (sql: Queryable) => sql`id, team_id, lead_id, source_kind, source_id, source_step, state, opened_at, clicked_at`;
-
-/** The ledger row of the email Resend names by its id (unique across workspaces: one Resend account), locked. */
-export async function lockSendByProviderId(sql: Queryable, providerId: string): Promise<WebhookSendRow | undefined> {
-  const [row] = await sql<WebhookSendRow[]>`SELECT ${sendColumns(sql)} FROM email_sends WHERE provider_id = ${providerId} FOR UPDATE`;
-  return row;
-}
+const sendColumns = (sql: Queryable) => sql`id, team_id, lead_id, source_kind, source_id, source_step, state, provider_id, opened_at, clicked_at`;
 
 /** The ledger row our `nurture_send` tag names, only within the workspace the `nurture_team` tag names, locked. */
 export async function lockSendInTeam(sql: Queryable, teamId: string, sendId: number): Promise<WebhookSendRow | undefined> {
