@@ -39,7 +39,9 @@ CREATE TABLE newsletters (
   id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   team_id          text NOT NULL REFERENCES workspaces (team_id) ON DELETE CASCADE,
   template_id      bigint REFERENCES templates (id) ON DELETE SET NULL,
-  segment_id       bigint REFERENCES segments (id) ON DELETE RESTRICT,
+  -- A finished newsletter does not keep its segment from being deleted (content.plan names it); an
+  -- unfinished one does (the segments module asks newsletters before deleting).
+  segment_id       bigint REFERENCES segments (id) ON DELETE SET NULL,
   -- What the approver saw is what goes out: the template (name, stage, subject, preheader, body) and
   -- the sender (name, postal address) as they were when the plan was made. Editing the template later
   -- changes nothing here.

@@ -82,6 +82,11 @@ describe('/nurture forget', () => {
     await app.db.sql`
       INSERT INTO outbox_emails (team_id, idempotency_key, batch_index, batch_hash, message_id, from_address, to_address, subject, html_body, text_body)
       VALUES (${app.slack.teamId}, 'k1', 0, '\\x00', gen_random_uuid(), 'news@test.example', 'hanako@kojo.example', 'Hi', '<p>Hi</p>', 'Hi')`;
+    const webhook = (to: string) => app.db.sql.json({ type: 'email.delivered', data: { email_id: 'e1', to: [to] } } as never);
+    await app.db.sql`
+      INSERT INTO resend_webhooks (svix_id, team_id, event_type, payload)
+      VALUES ('msg_hanako', ${app.slack.teamId}, 'email.delivered', ${webhook('Hanako@Kojo.example')}),
+             ('msg_other', ${app.slack.teamId}, 'email.delivered', ${webhook('taro@kojo.example')})`;
     expect(await clickErase('U0ADMIN', 'hanako@kojo.example')).toBe(
       'hanako@kojo.example is erased: the lead and all its activity are gone, and the address will be refused from now on.',
     );
@@ -90,8 +95,9 @@ describe('/nurture forget', () => {
              (SELECT count(*)::int FROM events e WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.id = e.lead_id)) AS orphans,
              (SELECT count(*)::int FROM events) AS events,
              (SELECT count(*)::int FROM forgotten_emails) AS hashes,
-             (SELECT count(*)::int FROM outbox_emails) AS outbox`;
-    expect(counts).toEqual({ leads: 0, orphans: 0, events: 0, hashes: 1, outbox: 0 });
+             (SELECT count(*)::int FROM outbox_emails) AS outbox,
+             (SELECT array_agg(svix_id) FROM resend_webhooks) AS webhooks`;
+    expect(counts).toEqual({ leads: 0, orphans: 0, events: 0, hashes: 1, outbox: 0, webhooks: ['msg_other'] });
     const everything = JSON.stringify([await app.db.sql`SELECT * FROM audit_log`, await app.db.sql`SELECT * FROM forgotten_emails`, app.logs]);
     expect(everything).not.toContain('hanako@kojo.example');
     const [audit] = await app.db.sql`SELECT actor_user_id, action FROM audit_log WHERE action = 'lead.forgotten'`;

@@ -185,10 +185,18 @@ describe('/nurture newsletter list and show', () => {
     expect(replyText((await app.command(REP, 'newsletter show 999')).reply.body)).toContain('There is no newsletter #999');
   });
 
-  it('a segment newsletters were sent to cannot be deleted, and says which', async () => {
+  it('a segment an unfinished newsletter sends to cannot be deleted; once it is finished, it can, and the newsletters keep its name', async () => {
     const refusal = replyText((await app.command(MARKETER, 'segment delete Everyone')).reply.body);
     expect(refusal).toMatch(/^"Everyone" is in use by the newsletter "#\d+ Autumn line \(awaiting approval\)"/);
     expect(refusal).toContain('the newsletter "#2 Autumn line (awaiting approval)"');
-    expect(refusal).toContain('the newsletter "#1 Autumn line (sent)"');
+    // #1 was sent: finished newsletters do not hold a segment.
+    expect(refusal).not.toContain('#1 Autumn line');
+
+    await app.db.sql`UPDATE newsletters SET status = 'rejected' WHERE team_id = ${app.slack.teamId} AND status = 'awaiting_approval'`;
+    const [segment] = await app.db.sql<{ id: number }[]>`SELECT id FROM segments WHERE team_id = ${app.slack.teamId} AND name = 'Everyone'`;
+    const deleted = await app.clickMessageButton(MARKETER, { actionId: ActionIds.segmentDeleteConfirm, value: String(segment!.id) });
+    expect(replyText(deleted.body)).toBe('Deleted the segment *Everyone*.');
+    const list = replyText((await app.command(REP, 'newsletter list')).reply.body);
+    expect(list).toMatch(/• \*#1\* Autumn line → Everyone · \*sent\*/);
   });
 });

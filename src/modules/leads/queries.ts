@@ -139,6 +139,12 @@ export async function eraseLead(sql: Queryable, teamId: string, lead: { id: numb
   await sql`DELETE FROM leads WHERE team_id = ${teamId} AND id = ${lead.id}`;
   // Emails the outbox transport kept instead of sending hold the address and the body.
   await sql`DELETE FROM outbox_emails WHERE team_id = ${teamId} AND to_address = ${lead.email}`;
+  // Resend's webhooks about their emails, kept 30 days, name the recipient.
+  await sql`
+    DELETE FROM resend_webhooks
+    WHERE team_id = ${teamId}
+      AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(payload -> 'data' -> 'to') = 'array' THEN payload -> 'data' -> 'to' ELSE '[]' END) AS recipient
+                  WHERE lower(recipient) = ${lead.email})`;
   await rememberForgotten(sql, teamId, emailHash, forgottenBy);
 }
 
