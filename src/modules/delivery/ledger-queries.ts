@@ -1,5 +1,6 @@
 import type { Fragment } from 'postgres';
 import type { Queryable } from '../../db/client.ts';
+import type { MergeLead } from '../templates/template.ts';
 import type { SourceKind } from './email-source.ts';
 
 /** The most rows one chunk (one job, one batch call) carries: Resend's batch limit. */
@@ -105,16 +106,8 @@ export async function lockLeadsForCap(sql: Queryable, leadIds: readonly number[]
     FROM (SELECT DISTINCT unnest(${leadIds as number[]}::bigint[]) AS id ORDER BY 1) AS ordered`;
 }
 
-export interface SendingLead {
-  id: number;
-  email: string;
-  first_name: string | null;
-  last_name: string | null;
-  company: string | null;
-  title: string | null;
-  industry: string | null;
-  stage: string;
-  attributes: Record<string, unknown>;
+/** What rendering needs of a lead, and whether it may be mailed. */
+export interface SendingLead extends MergeLead {
   status: 'subscribed' | 'unsubscribed' | 'bounced' | 'complained';
 }
 

@@ -6,6 +6,7 @@ import { unsubscribeHeaders } from '../unsubscribes/unsubscribe-headers.ts';
 import { unsubscribeToken } from '../unsubscribes/unsubscribe-token.ts';
 import { recentWorkspaceSettings, type WorkspaceSettings } from '../workspaces/settings.ts';
 import type { EmailSourceKind, PreparedSource, SourceKind } from './email-source.ts';
+import { SEND_TAG, TEAM_TAG } from './email-tags.ts';
 import type { BatchOutcome, OutgoingEmail } from './email-transport.ts';
 import { checkFrequencyCap, countClaimed } from './frequency-cap.ts';
 import { fromAddress } from './from-address.ts';
@@ -224,8 +225,8 @@ function renderRow(services: Services, teamId: string, prepared: Exclude<Prepare
     headers: links.headers,
     // Resend echoes tags in its webhooks: they find the row even when its id never reached us.
     tags: [
-      { name: 'nurture_send', value: String(row.id) },
-      { name: 'nurture_team', value: teamId },
+      { name: SEND_TAG, value: String(row.id) },
+      { name: TEAM_TAG, value: teamId },
     ],
   };
 }

@@ -1,8 +1,5 @@
 import { z } from 'zod';
-
-/** Tags the send pipeline puts on every email of the ledger; Resend echoes them in its webhooks. */
-export const SEND_TAG = 'nurture_send';
-export const TEAM_TAG = 'nurture_team';
+import { SEND_TAG, TEAM_TAG } from '../delivery/email-tags.ts';
 
 /** Resend describes tags as an object (name → value); the array form it takes on sending is accepted too. */
 const TagsSchema = z.union([
@@ -70,3 +67,6 @@ export function isHardBounce(event: Extract<ResendEmailEvent, { type: 'email.bou
 function describe(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
 }
+
+/** Re-exported for this module's readers: the tags belong to the delivery pipeline that sets them. */
+export { SEND_TAG, TEAM_TAG };

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Resend } from 'resend';
-import { HttpError } from '../../http/read-json-body.ts';
+import { HttpError, readRawBody } from '../../http/read-json-body.ts';
 import { sendJson, type Route } from '../../http/server.ts';
 import type { Services } from '../../services.ts';
 import { processWebhookQueue } from './process-webhook-queue.ts';
@@ -43,7 +43,7 @@ export function resendWebhookRoute(services: Services): Route {
 
       let payload: unknown;
       try {
-        const body = await readRawBody(req, WEBHOOK_BODY_LIMIT_BYTES);
+        const body = await readRawBody(req, WEBHOOK_BODY_LIMIT_BYTES, new HttpError(413, `the body is larger than ${WEBHOOK_BODY_LIMIT_BYTES / 1024} kB`));
         payload = webhooks.verify({ payload: body, headers, webhookSecret });
       } catch (error) {
         if (error instanceof HttpError) return sendJson(res, error.status, { error: error.message });
@@ -84,19 +84,3 @@ function svixHeaders(req: IncomingMessage): { id: string; timestamp: string; sig
   return { id, timestamp, signature };
 }
 
-/** The exact bytes the signature covers (as UTF-8 text), refused with 413 as soon as they pass the limit. */
-async function readRawBody(req: IncomingMessage, limitBytes: number): Promise<string> {
-  const tooLarge = new HttpError(413, `the body is larger than ${limitBytes / 1024} kB`);
-  if (Number(req.headers['content-length']) > limitBytes) throw tooLarge;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) {
-      req.resume(); // drain the rest so the connection can answer
-      throw tooLarge;
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}

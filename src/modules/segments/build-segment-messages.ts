@@ -1,6 +1,6 @@
 import type { KnownBlock } from '@slack/types';
 import { ActionIds } from '../../slack/ids.ts';
-import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
+import { clip, escapeMrkdwn, packLinesIntoSections, SECTION_MAX_CHARS as SECTION_LIMIT } from '../../slack/mrkdwn.ts';
 import { describeRule } from './describe-rule.ts';
 import type { MemberRow, SegmentRow } from './queries.ts';
 import type { SegmentUsage } from './segment-usages.ts';
@@ -13,8 +13,6 @@ export interface SlackMessage {
 }
 
 /** Slack allows 50 blocks per message and 3,000 characters per section. */
-const MAX_BLOCKS = 50;
-const SECTION_LIMIT = 3000;
 
 const n = (value: number) => value.toLocaleString('en-US');
 const leads = (count: number) => `${n(count)} ${count === 1 ? 'lead' : 'leads'}`;
@@ -70,20 +68,11 @@ export function segmentListMessage(listed: readonly ListedSegment[]): SlackMessa
     const description = segment.description ? `\n      _${escapeMrkdwn(clip(segment.description.replace(/\s+/g, ' '), 120))}_` : '';
     return `• ${segmentName(segment.name)} — ${sizeText} · ${changeSinceLastWeek(size, sizeWeekAgo)}${reporting} · by <@${segment.created_by}>${description}`;
   });
-  const header: KnownBlock = { type: 'section', text: { type: 'mrkdwn', text: `*Segments* (${n(listed.length)}) — size now and change since last week` } };
-  const blocks: KnownBlock[] = [header];
-  let current = '';
-  let shown = 0;
-  for (const line of lines) {
-    if (current && current.length + 1 + line.length > SECTION_LIMIT) {
-      if (blocks.length >= MAX_BLOCKS - 2) break;
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: current } });
-      current = '';
-    }
-    current = current ? `${current}\n${line}` : line;
-    shown += 1;
-  }
-  if (current) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: current } });
+  const { blocks, shown } = packLinesIntoSections<KnownBlock>(
+    { type: 'section', text: { type: 'mrkdwn', text: `*Segments* (${n(listed.length)}) — size now and change since last week` } },
+    lines,
+    (text) => ({ type: 'section', text: { type: 'mrkdwn', text } }),
+  );
   const footer = shown < lines.length ? `…and ${n(lines.length - shown)} more. ` : '';
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${footer}Details: \`/nurture segment show <name>\`` }] });
   return { text: `${n(listed.length)} segments`, blocks };

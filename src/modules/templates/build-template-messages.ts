@@ -1,7 +1,7 @@
 import type { KnownBlock } from '@slack/types';
 import { z } from 'zod';
 import { ActionIds } from '../../slack/ids.ts';
-import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
+import { clip, escapeMrkdwn, packLinesIntoSections, SECTION_MAX_CHARS as SECTION_LIMIT } from '../../slack/mrkdwn.ts';
 import type { TemplateRow } from './queries.ts';
 import type { MergeLead, RenderedEmail } from './template.ts';
 
@@ -13,8 +13,6 @@ export interface SlackMessage {
 }
 
 /** Slack allows 50 blocks per message and 3,000 characters per section. */
-const MAX_BLOCKS = 50;
-const SECTION_LIMIT = 3000;
 
 /** Template names are the person's words: shown as text, never as Slack markup. */
 export const templateName = (name: string) => `*${escapeMrkdwn(name)}*`;
@@ -34,19 +32,11 @@ export function templateListMessage(rows: readonly TemplateRow[]): SlackMessage 
     (row) =>
       `• ${templateName(row.name)} · ${row.stage} · “${escapeMrkdwn(clip(row.subject.replace(/\s+/g, ' '), 120))}”\n      _edited by <@${row.updated_by}> ${slackDate(row.updated_at)}_`,
   );
-  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `*Templates* (${rows.length}) — name · stage · subject` } }];
-  let current = '';
-  let shown = 0;
-  for (const line of lines) {
-    if (current && current.length + 1 + line.length > SECTION_LIMIT) {
-      if (blocks.length >= MAX_BLOCKS - 2) break;
-      blocks.push({ type: 'section', text: { type: 'mrkdwn', text: current } });
-      current = '';
-    }
-    current = current ? `${current}\n${line}` : line;
-    shown += 1;
-  }
-  if (current) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: current } });
+  const { blocks, shown } = packLinesIntoSections<KnownBlock>(
+    { type: 'section', text: { type: 'mrkdwn', text: `*Templates* (${rows.length}) — name · stage · subject` } },
+    lines,
+    (text) => ({ type: 'section', text: { type: 'mrkdwn', text } }),
+  );
   const more = shown < lines.length ? `…and ${lines.length - shown} more. ` : '';
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `${more}Preview one: \`/nurture template show <name> [lead email]\`` }] });
   return { text: `${rows.length} ${rows.length === 1 ? 'template' : 'templates'}`, blocks };
