@@ -1,6 +1,9 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { z } from 'zod';
+import { createLogger } from '../src/lib/logger.ts';
 import { countByState } from '../src/modules/delivery/ledger-queries.ts';
+import { sendChunkQueue } from '../src/modules/delivery/send-chunk-queue.ts';
 import { ResendTransport } from '../src/modules/delivery/resend-transport.ts';
 import { insertNewsletter, changeNewsletter } from '../src/modules/newsletters/queries.ts';
 import { planNewsletter } from '../src/modules/newsletters/plan-newsletter.ts';
@@ -8,7 +11,9 @@ import { startNewsletterQueue } from '../src/modules/newsletters/start-newslette
 import { insertSegment } from '../src/modules/segments/queries.ts';
 import { compileTemplate } from '../src/modules/templates/compile-template.ts';
 import { insertTemplate } from '../src/modules/templates/queries.ts';
-import type { TemplateContent } from '../src/modules/templates/template.ts';
+import type { MergeLead, TemplateContent } from '../src/modules/templates/template.ts';
+import { defineQueue } from '../src/queue/define-queue.ts';
+import { startQueueSystem } from '../src/queue/queue-system.ts';
 import { getWorkspaceSettings, updateWorkspaceSettings } from '../src/modules/workspaces/settings.ts';
 import { startBenchApp, type BenchApp } from './support/bench-app.ts';
 
@@ -26,10 +31,54 @@ const LIMITED_BATCHES = 60;
 export async function benchDelivery() {
   const fake = await startFakeResendProcess();
   try {
+    await bareLoop(fake);
+    fake.child.send({ type: 'reset' });
     await unlimited(fake);
     await limited(fake);
   } finally {
     fake.child.disconnect();
+  }
+}
+
+/**
+ * The yardstick: the same emails through a bare segment → pg-boss → batch-call loop, with no ledger,
+ * no suppression or cap checks, no limiter and no newsletter: what this machine can do at all.
+ */
+async function bareLoop(fake: FakeResendProcess) {
+  const app = await startBenchApp();
+  const transport = new ResendTransport({ apiKey: fake.apiKey, baseUrl: fake.url });
+  const template = compileTemplate(NEWSLETTER);
+  const { sql } = app.nurture.services;
+  const queue = defineQueue({
+    name: 'bench.bare-send',
+    payload: z.object({ afterId: z.number().int() }),
+    queue: {},
+    worker: sendChunkQueue.worker,
+    handle: async ({ afterId }) => {
+      const leads = await sql<MergeLead[]>`
+        SELECT id, email, first_name, last_name, company, title, industry, stage, attributes FROM leads
+        WHERE team_id = ${app.teamId} AND id > ${afterId} ORDER BY id LIMIT 100`;
+      const emails = leads.map((lead) => {
+        const rendered = template.render(lead, { senderName: 'Acme Marketing', postalAddress: '1 Main Street', unsubscribeUrl: `${app.url}/u/${lead.id}` });
+        return { from: 'Acme Marketing <news@acme.example>', to: lead.email, subject: rendered.subject, html: rendered.html, text: rendered.text };
+      });
+      const outcome = await transport.sendBatch(emails, { teamId: app.teamId, idempotencyKey: `bare-${afterId}` });
+      if (outcome.kind !== 'accepted') throw new Error(outcome.kind);
+    },
+  });
+  const queues = await startQueueSystem({ url: app.nurture.services.config.database.url!, logger: createLogger('warn'), role: 'all', queues: [queue] });
+  try {
+    await insertLeads(app, RECIPIENTS);
+    const [bounds] = await sql<{ min: number }[]>`SELECT min(id) - 1 AS min FROM leads WHERE team_id = ${app.teamId}`;
+    const started = performance.now();
+    await queues.startWorkers(app.nurture.services);
+    await queues.enqueue.many(queue, Array.from({ length: RECIPIENTS / 100 }, (_, index) => ({ payload: { afterId: bounds!.min + index * 100 } })));
+    while ((await fake.count()) < RECIPIENTS) await new Promise((resolve) => setTimeout(resolve, 20));
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`yardstick, the same emails by a bare segment → pg-boss → batch-call loop (no ledger, checks or limiter): ${seconds.toFixed(2)} s, ${Math.round(RECIPIENTS / seconds).toLocaleString('en')} emails/s`);
+  } finally {
+    await queues.stop();
+    await app.stop();
   }
 }
 

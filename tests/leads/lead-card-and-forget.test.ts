@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionIds } from '../../src/slack/ids.ts';
 import { apiClient, type ApiClient } from '../support/api-client.ts';
+import { insertSend } from '../support/factories.ts';
 import { replyText } from '../support/slack-replies.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 
@@ -82,6 +83,8 @@ describe('/nurture forget', () => {
     await app.db.sql`
       INSERT INTO outbox_emails (team_id, idempotency_key, batch_index, batch_hash, message_id, from_address, to_address, subject, html_body, text_body)
       VALUES (${app.slack.teamId}, 'k1', 0, '\\x00', gen_random_uuid(), 'news@test.example', 'hanako@kojo.example', 'Hi', '<p>Hi</p>', 'Hi')`;
+    const [hanako] = await app.db.sql<{ id: number }[]>`SELECT id FROM leads WHERE email = 'hanako@kojo.example'`;
+    await insertSend(app.db.sql, app.slack.teamId, hanako!.id);
     const webhook = (to: string) => app.db.sql.json({ type: 'email.delivered', data: { email_id: 'e1', to: [to] } } as never);
     await app.db.sql`
       INSERT INTO resend_webhooks (svix_id, team_id, event_type, payload)
@@ -96,8 +99,9 @@ describe('/nurture forget', () => {
              (SELECT count(*)::int FROM events) AS events,
              (SELECT count(*)::int FROM forgotten_emails) AS hashes,
              (SELECT count(*)::int FROM outbox_emails) AS outbox,
-             (SELECT array_agg(svix_id) FROM resend_webhooks) AS webhooks`;
-    expect(counts).toEqual({ leads: 0, orphans: 0, events: 0, hashes: 1, outbox: 0, webhooks: ['msg_other'] });
+             (SELECT array_agg(svix_id) FROM resend_webhooks) AS webhooks,
+             (SELECT count(*)::int FROM email_sends) AS sends`;
+    expect(counts).toEqual({ leads: 0, orphans: 0, events: 0, hashes: 1, outbox: 0, webhooks: ['msg_other'], sends: 0 });
     const everything = JSON.stringify([await app.db.sql`SELECT * FROM audit_log`, await app.db.sql`SELECT * FROM forgotten_emails`, app.logs]);
     expect(everything).not.toContain('hanako@kojo.example');
     const [audit] = await app.db.sql`SELECT actor_user_id, action FROM audit_log WHERE action = 'lead.forgotten'`;

@@ -134,9 +134,11 @@ export async function ensureLeads(sql: Queryable, teamId: string, emails: readon
   return { ids: new Map(rows.map((row) => [row.email, row.id])), created: inserted.length };
 }
 
-/** Erases a lead (its events and unsubscribe records go with it, by cascade) and remembers only the address's hash. */
+/** Erases a lead (its events and unsubscribe records go with it, by cascade; its emails in the ledger, here) and remembers only the address's hash. */
 export async function eraseLead(sql: Queryable, teamId: string, lead: { id: number; email: string }, emailHash: Buffer, forgottenBy: string): Promise<void> {
   await sql`DELETE FROM leads WHERE team_id = ${teamId} AND id = ${lead.id}`;
+  // The send ledger has no foreign key to leads (see migrations/0009_delivery.sql).
+  await sql`DELETE FROM email_sends WHERE team_id = ${teamId} AND lead_id = ${lead.id}`;
   // Emails the outbox transport kept instead of sending hold the address and the body.
   await sql`DELETE FROM outbox_emails WHERE team_id = ${teamId} AND to_address = ${lead.email}`;
   // Resend's webhooks about their emails, kept 30 days, name the recipient.
