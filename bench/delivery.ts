@@ -31,10 +31,11 @@ const LIMITED_BATCHES = 60;
 export async function benchDelivery() {
   const fake = await startFakeResendProcess();
   try {
-    await bareLoop(fake);
-    fake.child.send({ type: 'reset' });
     await unlimited(fake);
     await limited(fake);
+    fake.child.send({ type: 'reset' });
+    fake.child.send({ type: 'rate-limit' });
+    await bareLoop(fake);
   } finally {
     fake.child.disconnect();
   }
