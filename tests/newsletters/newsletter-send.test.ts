@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pausedDmText } from '../../src/modules/newsletters/newsletter-source.ts';
+import { audienceGrewText } from '../../src/modules/newsletters/start-newsletter.ts';
 import { startNewsletter } from '../../src/modules/newsletters/start-newsletter.ts';
 import type { Enqueue } from '../../src/queue/queue-system.ts';
 import { ActionIds } from '../../src/slack/ids.ts';
@@ -118,6 +119,27 @@ describe('sending a newsletter', () => {
     expect(await auditActions(app, newsletter.id)).toContain(`newsletter.cancelled by ${MARKETER}`);
   });
 
+  it('waits for a person when the audience grew well past the approved plan by its start; Resume sends to all of them', async () => {
+    await insertManyLeads(app, 'grow', 10);
+    const { newsletter } = await planNewsletter(app, MARKETER, { templateId, segmentId: await segmentOf('grow') });
+    expect(newsletter.planned_count).toBe(10);
+    // Between the plan and its start, an import brings 100 more people into the segment.
+    await insertManyLeads(app, 'grow-late', 100);
+    await clickCard(app, SECOND_MARKETER, ActionIds.newsletterApprove, newsletter);
+
+    await waitFor(async () => (await findRow(app, newsletter.id)).status === 'paused', { timeoutMs: 10_000, description: 'the start to pause' });
+    const paused = await findRow(app, newsletter.id);
+    expect(paused).toMatchObject({ recipient_count: 110, pause_reason: audienceGrewText(10, 110) });
+    const dm = await app.slack.waitForCall('chat.postMessage', (call) => call.args.channel === MARKETER && String(call.args.text).includes(`#${newsletter.id}`));
+    expect(dm.args.text).toBe(pausedDmText(newsletter.id, 'Autumn line', newsletter.channel_id, audienceGrewText(10, 110)));
+    expect(emailsTo('grow')).toEqual([]);
+
+    expect(await clickCard(app, SECOND_MARKETER, ActionIds.newsletterResume, paused)).toBeUndefined();
+    await waitFor(async () => (await findRow(app, newsletter.id)).status === 'sent', { timeoutMs: 20_000, description: 'the resumed send to finish' });
+    expect(emailsTo('grow')).toHaveLength(110);
+    expectOneEachAtMost('grow');
+  });
+
   it('pauses itself when Resend refuses a batch, tells the requester, and a marketer resumes it to the end', async () => {
     await insertManyLeads(app, 'halt', 500);
     const { newsletter } = await planNewsletter(app, MARKETER, { templateId, segmentId: await segmentOf('halt') });
@@ -127,7 +149,7 @@ describe('sending a newsletter', () => {
     await waitFor(async () => (await findRow(app, newsletter.id)).status === 'paused', { timeoutMs: 10_000, description: 'the send to pause' });
     const paused = await findRow(app, newsletter.id);
     expect(paused.pause_reason).toContain('The test.example domain is not verified.');
-    const dm = await app.slack.waitForCall('chat.postMessage', (call) => call.args.channel === MARKETER && String(call.args.text).includes('paused itself'));
+    const dm = await app.slack.waitForCall('chat.postMessage', (call) => call.args.channel === MARKETER && String(call.args.text).includes(`newsletter #${newsletter.id} `));
     expect(dm.args.text).toBe(pausedDmText(newsletter.id, 'Autumn line', newsletter.channel_id, paused.pause_reason!));
     await waitForCard(app, paused, '*Paused* after');
     expect(cardButtons(app, paused)).toEqual([ActionIds.newsletterResume, ActionIds.newsletterCancel]);

@@ -7,6 +7,7 @@ import { recordAudit } from '../workspaces/queries.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
 import { enqueuePendingChunks } from './enqueue-pending-chunks.ts';
 import { NURTURE_ACTOR } from './newsletter.ts';
+import { pausedDmText } from './newsletter-source.ts';
 import { changeNewsletter, findNewsletter, overdueScheduled, type NewsletterChange } from './queries.ts';
 import { requestCardUpdate } from './update-newsletter-card-queue.ts';
 
@@ -14,6 +15,20 @@ import { requestCardUpdate } from './update-newsletter-card-queue.ts';
 export const OVERDUE_GRACE_MS = 2 * 60_000;
 /** pg-boss may fetch a delayed job a moment before its time; earlier than this is a bug, never a send. */
 const EARLY_TOLERANCE_MS = 1_000;
+
+/**
+ * The audience is computed again at send time. When it has grown well past what the approver saw (a
+ * segment whose rule matches far more people by then, an import in between), the send waits for a person:
+ * an off-target send wears a list out, and "approved" meant the plan on the card.
+ */
+export const AUDIENCE_GROWTH_ALLOWED = { share: 0.2, people: 50 };
+
+export const audienceGrewText = (planned: number, now: number) =>
+  `its audience grew from ${planned.toLocaleString('en')} people when it was approved to ${now.toLocaleString('en')} now. Check the segment, then Resume to send to all of them, or Cancel.`;
+
+function audienceGrew(planned: number, recipients: number): string | undefined {
+  return recipients > planned * (1 + AUDIENCE_GROWTH_ALLOWED.share) + AUDIENCE_GROWTH_ALLOWED.people ? audienceGrewText(planned, recipients) : undefined;
+}
 
 /**
  * The newsletters.start job: at its time, an approved newsletter either expires (later than the
@@ -67,9 +82,23 @@ export async function startNewsletter(services: Services, job: { teamId: string;
       subject: String(newsletterId),
       details: { recipients, chunks: chunkIds.length, lateSeconds: Math.max(0, Math.round(lateMs / 1000)) },
     });
-    return { recipients, chunkIds };
+    // Paused in the same transaction as the rows are written: no chunk is queued, Resume queues them.
+    const grew = audienceGrew(newsletter.planned_count, recipients);
+    if (grew) {
+      await changeNewsletter(tx, teamId, newsletterId, ['sending'], { status: 'paused', pause_reason: grew });
+      await recordAudit(tx, { teamId, actorUserId: NURTURE_ACTOR, action: 'newsletter.paused', subject: String(newsletterId), details: { reason: grew } });
+    }
+    return { recipients, chunkIds, grew };
   });
   if (!started) return;
+  if (started.grew) {
+    log.warn({ planned: newsletter.planned_count, recipients: started.recipients }, 'newsletter paused at its start: the audience grew past the approved plan');
+    await services.slack.chat
+      .postMessage({ channel: newsletter.requested_by, text: pausedDmText(newsletterId, newsletter.content.template.name, newsletter.channel_id, started.grew) })
+      .catch((error) => log.error({ err: error }, 'could not tell the requester the newsletter paused'));
+    await requestCardUpdate(services, teamId, newsletterId);
+    return;
+  }
   await enqueueChunks(services, { teamId, kind: 'newsletter', id: newsletterId }, started.chunkIds);
   log.info({ recipients: started.recipients, chunks: started.chunkIds.length }, 'newsletter started');
   // Also finishes a newsletter nobody is left to receive.
