@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Services } from '../../services.ts';
+import { emailSender } from '../templates/email-sender.ts';
 import type { MergeLead } from '../templates/template.ts';
 import { unsubscribeHeaders } from '../unsubscribes/unsubscribe-headers.ts';
 import { unsubscribeToken } from '../unsubscribes/unsubscribe-token.ts';
@@ -9,7 +10,6 @@ import type { EmailSourceKind, PreparedSource, SourceKind } from './email-source
 import { SEND_TAG, TEAM_TAG } from './email-tags.ts';
 import type { BatchOutcome, OutgoingEmail } from './email-transport.ts';
 import { checkFrequencyCap, countClaimed } from './frequency-cap.ts';
-import { fromAddress } from './from-address.ts';
 import {
   applyClaimDecisions,
   cancelQueuedRows,
@@ -163,7 +163,8 @@ async function deliverBatch(
 ): Promise<{ accepted: number; failed: number } | 'paused'> {
   const { teamId } = chunk;
   const rows = batch.rows.filter((row) => batch.leads.has(row.lead_id));
-  const emails = rows.map((row) => renderRow(services, teamId, prepared, row, batch.leads.get(row.lead_id)!));
+  const from = emailSender(services.config, { senderName: prepared.senderName }).from;
+  const emails = rows.map((row) => renderRow(services, teamId, prepared, from, row, batch.leads.get(row.lead_id)!));
   let transientFailures = 0;
   for (;;) {
     const outcome: BatchOutcome = await services.email.sendBatch(emails, { teamId, idempotencyKey: batch.key, signal });
@@ -208,7 +209,14 @@ async function deliverBatch(
   }
 }
 
-function renderRow(services: Services, teamId: string, prepared: Exclude<PreparedSource, { action: 'hold' }>, row: ChunkRow, lead: SendingLead): OutgoingEmail {
+function renderRow(
+  services: Services,
+  teamId: string,
+  prepared: Exclude<PreparedSource, { action: 'hold' }>,
+  from: string,
+  row: ChunkRow,
+  lead: SendingLead,
+): OutgoingEmail {
   const { config } = services;
   const links = unsubscribeHeaders(config, unsubscribeToken(config.trackingSecret, { teamId, leadId: lead.id, sendId: row.id }));
   const rendered = prepared.template(row.source_step)!.render(toMergeLead(lead), {
@@ -217,7 +225,7 @@ function renderRow(services: Services, teamId: string, prepared: Exclude<Prepare
     unsubscribeUrl: links.url,
   });
   return {
-    from: fromAddress(config.resend.from, prepared.senderName),
+    from,
     to: lead.email,
     subject: rendered.subject,
     html: rendered.html,
