@@ -192,6 +192,15 @@ describe('rendering a template for a lead', () => {
 });
 
 describe('validating a template', () => {
+  it('refuses a link whose beginning comes from lead data (it could become javascript: or go anywhere), and allows fields after a fixed scheme', () => {
+    const reason = 'a link with merge fields must start with https://, http://, mailto: or tel: (a field may fill in the rest of it, not its beginning)';
+    expect(validateTemplate(template({ body: 'Hi\n\n[Your page]({{ attributes.homepage }})' }))).toEqual([{ field: 'body', line: 3, reason }]);
+    expect(validateTemplate(template({ body: '[a](java{{ attributes.rest }})' }))).toEqual([{ field: 'body', line: 1, reason }]);
+    expect(validateTemplate(template({ body: '<{{ attributes.homepage }}>' }))).toEqual([{ field: 'body', line: 1, reason }]);
+    expect(validateTemplate(template({ body: '[Your plan](https://example.com/plans/{{ attributes.plan }}?ref={{ email }}) or [write](mailto:{{ email }})' }))).toEqual([]);
+    expect(validateTemplate(template({ body: '[Pricing](/pricing) and [docs](https://example.com/docs)' }))).toEqual([]);
+  });
+
   it('reports a syntax error with its field, line and reason', () => {
     expect(validateTemplate(template({ body: 'Hello\n\n{% if company %}\nWe love {{ company }}' }))).toEqual([
       { field: 'body', line: 3, reason: 'tag {% if company %} not closed' },

@@ -34,6 +34,7 @@ export function validateTemplate(content: Pick<TemplateContent, TemplateField>):
     }
     problems.push(...unknownVariables(field, parsed.templates));
   }
+  problems.push(...linksWithoutFixedScheme(content.body));
   const seen = new Set<string>();
   return problems.filter((problem) => {
     const key = `${problem.field}:${problem.line}:${problem.reason}`;
@@ -85,4 +86,25 @@ function variableProblem(name: string, segments: number): string | undefined {
 /** Problems as lines for a person: "line 3: there is no merge field …". */
 export function describeProblems(problems: readonly TemplateProblem[]): string {
   return problems.map((problem) => `line ${problem.line}: ${problem.reason}`).join('\n');
+}
+
+/** Schemes a link may have when merge fields fill in the rest of it. */
+const SAFE_LINK_START = /^<?(https?:\/\/|mailto:|tel:)/i;
+/** A Markdown link or image target, `](…)`, or an autolink `<…>`, that has Liquid in it. */
+const LINK_TARGET = /\]\(\s*(<?[^)\s]*)|<((?:[^<>\s]*)\{[{%][^<>]*)>/g;
+
+/**
+ * A link whose beginning comes from lead data could become `javascript:…` or point anywhere: a link
+ * with merge fields in it must start with its own https://, http://, mailto: or tel: (then a field may
+ * fill in a path or a parameter).
+ */
+function linksWithoutFixedScheme(body: string): TemplateProblem[] {
+  const problems: TemplateProblem[] = [];
+  for (const match of body.matchAll(LINK_TARGET)) {
+    const target = match[1] ?? match[2] ?? '';
+    if (!/\{[{%]/.test(target) || SAFE_LINK_START.test(target)) continue;
+    const line = body.slice(0, match.index).split('\n').length;
+    problems.push({ field: 'body', line, reason: 'a link with merge fields must start with https://, http://, mailto: or tel: (a field may fill in the rest of it, not its beginning)' });
+  }
+  return problems;
 }
