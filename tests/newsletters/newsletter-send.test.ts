@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { updateWorkspaceSettings } from '../../src/modules/workspaces/settings.ts';
 import { pausedDmText } from '../../src/modules/newsletters/newsletter-source.ts';
 import { audienceGrewText } from '../../src/modules/newsletters/start-newsletter.ts';
 import { startNewsletter } from '../../src/modules/newsletters/start-newsletter.ts';
@@ -196,12 +197,16 @@ describe('sending a newsletter', () => {
   it('"Send me a test" mails the approved content to the person who clicked', async () => {
     await insertLead(app.db.sql, app.slack.teamId, { email: 'test-one@example.com' });
     const { newsletter } = await planNewsletter(app, MARKETER, { templateId, segmentId: await segmentOf('test') });
-    // The template changes after the plan; the test shows what was planned.
+    // The template and the sender change after the plan; the test shows what was planned.
     await app.db.sql`UPDATE templates SET subject = 'Changed later' WHERE id = ${templateId}`;
+    await updateWorkspaceSettings(app.db.sql, app.slack.teamId, { senderName: 'Renamed Later', postalAddress: 'Somewhere else 1, Osaka' });
     const reply = await clickCard(app, SECOND_MARKETER, ActionIds.newsletterSendTest, newsletter);
     expect(reply).toContain('Sent a test of *Autumn line* to moto@kojo.example');
     const [test] = await app.resend.waitForEmails((email) => email.to.includes('moto@kojo.example'));
     expect(test!.subject).toBe('[Test] News for Yui');
+    expect(test!.from).toBe('Kojo Marketing <news@test.example>');
+    expect(test!.text).toContain('1-2-3 Marunouchi, Tokyo 100-0005');
+    await updateWorkspaceSettings(app.db.sql, app.slack.teamId, { senderName: 'Kojo Marketing', postalAddress: '1-2-3 Marunouchi, Tokyo 100-0005' });
     expect(await clickCard(app, REP, ActionIds.newsletterSendTest, newsletter)).toMatch(/^Sending a test of a newsletter needs/);
     expect(cardText(app, newsletter)).toContain('*Waiting for approval*');
   });

@@ -55,6 +55,8 @@ export async function sendNewsletterTest(services: Services, { body, action, res
     if (!(error instanceof UserFacingError)) throw error;
     return void (await tell(error.message));
   }
-  const result = await sendTestEmail(services, { teamId, userId: body.user.id, template: compileTemplate(newsletter.content.template) });
+  // What the approver tests is what goes out: the snapshot's template and sender, not today's settings.
+  const { template, senderName, postalAddress } = newsletter.content;
+  const result = await sendTestEmail(services, { teamId, userId: body.user.id, template: compileTemplate(template), sender: { name: senderName, postalAddress } });
   await tell(result.text);
 }

@@ -17,6 +17,8 @@ export interface TestEmailRequest {
   template: CompiledTemplate;
   /** Rendered for this lead; the sample person when left out. */
   lead?: MergeLead;
+  /** The sender a planned send froze (a newsletter's snapshot); the workspace's current one when left out. */
+  sender?: { name: string; postalAddress: string };
 }
 
 /** `text` is the reply for the person, ready to post (mrkdwn). */
@@ -56,14 +58,15 @@ export async function sendTestEmail(services: Services, request: TestEmailReques
   const lead = request.lead ?? SAMPLE_LEAD;
   const sample = isSampleLead(lead);
   const settings = await getWorkspaceSettings(services.sql, teamId);
-  const sender = emailSender(services.config, settings);
+  const sender = emailSender(services.config, request.sender ? { senderName: request.sender.name } : settings);
+  const postalAddress = request.sender?.postalAddress ?? settings.postalAddress;
   const unsubscribeUrl = sample
     ? `${services.config.publicUrl}/u/test`
     : unsubscribeHeaders(services.config, unsubscribeToken(services.config.trackingSecret, { teamId, leadId: lead.id })).url;
 
   let rendered;
   try {
-    rendered = template.render(lead, { senderName: sender.name, postalAddress: settings.postalAddress ?? POSTAL_ADDRESS_MISSING_FOOTER, unsubscribeUrl });
+    rendered = template.render(lead, { senderName: sender.name, postalAddress: postalAddress ?? POSTAL_ADDRESS_MISSING_FOOTER, unsubscribeUrl });
   } catch (error) {
     if (!(error instanceof LiquidError)) throw error;
     log.warn({ err: error, leadId: lead.id }, 'test email did not render');
@@ -84,7 +87,7 @@ export async function sendTestEmail(services: Services, request: TestEmailReques
   });
   log.info({ providerId: sent.id, leadId: sample ? undefined : lead.id }, 'test email sent');
   const text = testSentText(name, to);
-  return { ok: true, to, text: settings.postalAddress ? text : `${text}\n${noPostalAddressWarning}` };
+  return { ok: true, to, text: postalAddress ? text : `${text}\n${noPostalAddressWarning}` };
 }
 
 /** The person's address from their Slack profile (needs users:read.email); undefined when Slack has none. */
