@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Services } from '../../services.ts';
 import { emailSender } from '../templates/email-sender.ts';
-import type { MergeLead } from '../templates/template.ts';
 import { unsubscribeHeaders } from '../unsubscribes/unsubscribe-headers.ts';
 import { unsubscribeToken } from '../unsubscribes/unsubscribe-token.ts';
 import { recentWorkspaceSettings, type WorkspaceSettings } from '../workspaces/settings.ts';
@@ -219,7 +218,8 @@ function renderRow(
 ): OutgoingEmail {
   const { config } = services;
   const links = unsubscribeHeaders(config, unsubscribeToken(config.trackingSecret, { teamId, leadId: lead.id, sendId: row.id }));
-  const rendered = prepared.template(row.source_step)!.render(toMergeLead(lead), {
+  // A SendingLead is a MergeLead (the scope reads only merge fields: its status goes nowhere).
+  const rendered = prepared.template(row.source_step)!.render(lead, {
     senderName: prepared.senderName,
     postalAddress: prepared.postalAddress,
     unsubscribeUrl: links.url,
@@ -237,9 +237,4 @@ function renderRow(
       { name: TEAM_TAG, value: teamId },
     ],
   };
-}
-
-function toMergeLead(lead: SendingLead): MergeLead {
-  const { status: _status, ...merge } = lead;
-  return merge;
 }

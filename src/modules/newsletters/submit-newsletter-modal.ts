@@ -5,7 +5,7 @@ import type { Services } from '../../services.ts';
 import { clip } from '../../slack/mrkdwn.ts';
 import { requireRole } from '../roles/roles.ts';
 import { findSegmentById, type SegmentRow } from '../segments/queries.ts';
-import { fieldErrors, readInputValues, type StateValues } from '../settings/read-input-values.ts';
+import { fieldErrors, readInputValues, type StateValues } from '../../slack/read-input-values.ts';
 import { formatInZone, wallTimeToInstant } from '../settings/zoned-time.ts';
 import { compileTemplate, TemplateInvalidError } from '../templates/compile-template.ts';
 import { emailSender } from '../templates/email-sender.ts';

@@ -7,7 +7,7 @@ import { emailSender } from '../templates/email-sender.ts';
 import { recordAudit } from '../workspaces/queries.ts';
 import { getWorkspaceSettings, updateWorkspaceSettings, type WorkspaceSettings, type WorkspaceSettingsChange } from '../workspaces/settings.ts';
 import { buildSettingsSavedModal, SETTING_LIMITS, SettingsBlockIds } from './build-settings-modal.ts';
-import { fieldErrors, readInputValues, type StateValues } from './read-input-values.ts';
+import { fieldErrors, readInputValues, type StateValues } from '../../slack/read-input-values.ts';
 import { canonicalTimeZone } from './zoned-time.ts';
 
 export const UNKNOWN_TIME_ZONE_TEXT = 'Not a time zone I know. Use an IANA name such as Europe/Berlin, America/New_York or Asia/Tokyo.';
