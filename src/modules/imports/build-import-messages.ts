@@ -2,13 +2,9 @@ import type { KnownBlock } from '@slack/types';
 import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
 import type { ImportProgress, ImportRowError, ImportSummary } from './import-csv-in-batches.ts';
 import type { CsvHeader } from './read-lead-csv.ts';
+import type { SlackMessage } from '../../slack/messages.ts';
 
 /** Direct messages about a CSV import: progress, the summary, and why a file was refused. Tests assert on these texts. */
-
-export interface SlackMessage {
-  text: string;
-  blocks?: KnownBlock[];
-}
 
 /** Slack's limits: 3,000 characters per section, 50 blocks per message. We keep well inside both. */
 const SECTION_LIMIT = 3000;

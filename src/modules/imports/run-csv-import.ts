@@ -18,12 +18,12 @@ import {
   importRefusedMessage,
   importSummaryMessage,
   notCsvText,
-  type SlackMessage,
 } from './build-import-messages.ts';
 import type { ImportProgress } from './import-csv-in-batches.ts';
 import type { ImportCsvPayload } from './import-csv-queue.ts';
 import { importLeadsCsv } from './import-leads-csv.ts';
 import { CsvFileError } from './read-lead-csv.ts';
+import type { SlackMessage } from '../../slack/messages.ts';
 
 export const IMPORT_RETRY_LIMIT = 2;
 /** Imports shorter than this get only the summary; longer ones a progress message too. */

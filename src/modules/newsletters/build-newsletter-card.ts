@@ -7,6 +7,7 @@ import type { NewsletterRow } from './newsletter.ts';
 import { mainStage } from './plan-newsletter.ts';
 import { SENT_STATES } from './queries.ts';
 import type { SampleRender } from './render-samples.ts';
+import type { SlackMessage } from '../../slack/messages.ts';
 
 /** Everything the send plan card shows; the card is rebuilt from these on every change. */
 export interface CardFacts {
@@ -17,11 +18,6 @@ export interface CardFacts {
   samples: readonly SampleRender[];
   /** The ledger by state, once the send started. */
   ledger: Partial<Record<LedgerState, number>>;
-}
-
-export interface SlackMessage {
-  text: string;
-  blocks: KnownBlock[];
 }
 
 const count = (n: number) => n.toLocaleString('en-US');

@@ -4,13 +4,9 @@ import { clip, escapeMrkdwn, packLinesIntoSections, SECTION_MAX_CHARS as SECTION
 import { describeRule } from './describe-rule.ts';
 import type { MemberRow, SegmentRow } from './queries.ts';
 import type { SegmentUsage } from './segment-usages.ts';
+import type { SlackMessage } from '../../slack/messages.ts';
 
 /** Replies about segments (list, show, saved, delete). Pure builders; tests assert on these texts. */
-
-export interface SlackMessage {
-  text: string;
-  blocks?: KnownBlock[];
-}
 
 /** Slack allows 50 blocks per message and 3,000 characters per section. */
 

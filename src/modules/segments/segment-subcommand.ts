@@ -13,7 +13,6 @@ import {
   segmentListMessage,
   segmentSavedMessage,
   segmentShowMessage,
-  type SlackMessage,
 } from './build-segment-messages.ts';
 import { buildSegmentModal, type SegmentDetails } from './build-segment-modal.ts';
 import { exportSegmentCsvQueue } from './export-segment-csv-queue.ts';
@@ -23,6 +22,7 @@ import { findSegmentByName, listSegments, type MemberRow, type SegmentRow } from
 import { segmentUsages } from './segment-usages.ts';
 import { changeSegment, createSegment, PREVIEW_TIMEOUT_MS, previewAudience, purposeOf, segmentInUseText } from './segments.ts';
 import { refreshBuilderPreview } from './update-segment-builder.ts';
+import { replyEphemeral } from '../../slack/messages.ts';
 
 /** Sizes in `segment list` are counted live, a few at a time (they share the connection pool). */
 const LIST_COUNT_CONCURRENCY = 4;
@@ -76,15 +76,12 @@ export const segmentSubcommand: Subcommand = {
   },
 };
 
-const reply = async (context: CommandContext, message: SlackMessage) => {
-  await context.respond({ response_type: 'ephemeral', ...message });
-};
 
 async function listCommand(context: CommandContext) {
   const { services, teamId } = context;
   const segments = await listSegments(services.sql, teamId);
   const sizes = await mapWithLimit(segments, LIST_COUNT_CONCURRENCY, (segment) => measureSegment(services, segment, PREVIEW_TIMEOUT_MS));
-  await reply(context, segmentListMessage(segments.map((segment, index) => ({ segment, size: sizes[index], sizeWeekAgo: segment.size_week_ago }))));
+  await replyEphemeral(context, segmentListMessage(segments.map((segment, index) => ({ segment, size: sizes[index], sizeWeekAgo: segment.size_week_ago }))));
 }
 
 async function showCommand(context: CommandContext, tokens: readonly Token[]) {
@@ -98,7 +95,7 @@ async function showCommand(context: CommandContext, tokens: readonly Token[]) {
     if (!isStatementTimeout(error)) throw error;
   }
   const usages = await segmentUsages(services.sql, teamId, segment.id);
-  await reply(context, segmentShowMessage({ segment, count, sample, usages }));
+  await replyEphemeral(context, segmentShowMessage({ segment, count, sample, usages }));
 }
 
 async function newCommand(context: CommandContext, tokens: readonly Token[]) {
@@ -131,9 +128,9 @@ async function editCommand(context: CommandContext, tokens: readonly Token[]) {
     return replySaved(context, changed, false);
   }
   const conditions = flattenRule(segment.rule);
-  if (!conditions) return reply(context, { text: nestedRuleText(segment.name) });
+  if (!conditions) return replyEphemeral(context, { text: nestedRuleText(segment.name) });
   const draft = emptyDraft(segment.id, conditions);
-  if (!fitsInMetadata(draft)) return reply(context, { text: ruleTooLongForFormText(segment.name) });
+  if (!fitsInMetadata(draft)) return replyEphemeral(context, { text: ruleTooLongForFormText(segment.name) });
   await openSegmentBuilder(context, draft, { name: segment.name, description: segment.description ?? undefined, includeSuppressed: segment.include_suppressed });
 }
 
@@ -144,7 +141,7 @@ async function deleteCommand(context: CommandContext, tokens: readonly Token[]) 
   // Refuse at once rather than after the confirmation; the click checks again (removeSegment).
   const blocking = (await segmentUsages(services.sql, teamId, segment.id)).filter((usage) => usage.blocksDelete);
   if (blocking.length > 0) throw new UsageError(segmentInUseText(segment.name, blocking));
-  await reply(context, segmentDeleteConfirmation(segment));
+  await replyEphemeral(context, segmentDeleteConfirmation(segment));
 }
 
 async function exportCommand(context: CommandContext, tokens: readonly Token[]) {
@@ -152,7 +149,7 @@ async function exportCommand(context: CommandContext, tokens: readonly Token[]) 
   await requireRole(services, teamId, userId, ['marketer'], 'Exporting a segment');
   const segment = await segmentNamed(context, tokens, 'export');
   await services.enqueue(exportSegmentCsvQueue, { teamId, userId, segmentId: segment.id, segmentName: segment.name });
-  await reply(context, { text: exportQueuedText(segment.name) });
+  await replyEphemeral(context, { text: exportQueuedText(segment.name) });
 }
 
 /** A rule condition typed where the name belongs (`industry:manufacturing`), rather than a name. */
@@ -186,7 +183,7 @@ async function replySaved(context: CommandContext, segment: SegmentRow, created:
   } catch (error) {
     if (!isStatementTimeout(error)) throw error;
   }
-  await reply(context, segmentSavedMessage(segment, created, count, sample));
+  await replyEphemeral(context, segmentSavedMessage(segment, created, count, sample));
 }
 
 /** Opens the builder right away (the trigger_id expires ~3 s after the command), then counts its preview. */

@@ -4,13 +4,9 @@ import { ActionIds } from '../../slack/ids.ts';
 import { clip, escapeMrkdwn, packLinesIntoSections, SECTION_MAX_CHARS as SECTION_LIMIT } from '../../slack/mrkdwn.ts';
 import type { TemplateRow } from './queries.ts';
 import type { MergeLead, RenderedEmail } from './template.ts';
+import type { SlackMessage } from '../../slack/messages.ts';
 
 /** Replies about templates (list, preview, saved). Pure builders; tests assert on these texts. */
-
-export interface SlackMessage {
-  text: string;
-  blocks?: KnownBlock[];
-}
 
 /** Slack allows 50 blocks per message and 3,000 characters per section. */
 

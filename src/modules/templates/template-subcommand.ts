@@ -5,7 +5,7 @@ import { parseEmailArgument } from '../leads/lead-subcommand.ts';
 import { findLeadByEmail } from '../leads/queries.ts';
 import { requireRole } from '../roles/roles.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
-import { bodyTooLongForFormText, noSuchTemplateText, PREVIEW_UNSUBSCRIBE_URL, templateListMessage, templatePreviewMessage, type SlackMessage } from './build-template-messages.ts';
+import { bodyTooLongForFormText, noSuchTemplateText, PREVIEW_UNSUBSCRIBE_URL, templateListMessage, templatePreviewMessage } from './build-template-messages.ts';
 import { buildTemplateModal, MODAL_BODY_LIMIT } from './build-template-modal.ts';
 import { compileTemplate } from './compile-template.ts';
 import { emailSender } from './email-sender.ts';
@@ -13,6 +13,7 @@ import { findTemplateByName, listTemplates, templateContentOf, type TemplateRow 
 import { SAMPLE_LEAD } from './sample-lead.ts';
 import { POSTAL_ADDRESS_MISSING_FOOTER } from './send-test-email.ts';
 import type { MergeLead } from './template.ts';
+import { replyEphemeral } from '../../slack/messages.ts';
 
 const USAGE_TEXT =
   'I can `list`, `show`, `new` or `edit` templates, e.g. `/nurture template show "Pricing follow-up"`. `/nurture help template` explains each, and the merge fields.';
@@ -67,12 +68,9 @@ export const templateSubcommand: Subcommand = {
   },
 };
 
-const reply = async (context: CommandContext, message: SlackMessage) => {
-  await context.respond({ response_type: 'ephemeral', ...message });
-};
 
 async function listCommand(context: CommandContext) {
-  await reply(context, templateListMessage(await listTemplates(context.services.sql, context.teamId)));
+  await replyEphemeral(context, templateListMessage(await listTemplates(context.services.sql, context.teamId)));
 }
 
 async function showCommand(context: CommandContext, tokens: readonly Token[]) {
@@ -92,7 +90,7 @@ async function showCommand(context: CommandContext, tokens: readonly Token[]) {
     postalAddress: settings.postalAddress ?? POSTAL_ADDRESS_MISSING_FOOTER,
     unsubscribeUrl: PREVIEW_UNSUBSCRIBE_URL,
   });
-  await reply(context, templatePreviewMessage({ template, email, lead, sample: lead === SAMPLE_LEAD, postalAddressMissing: settings.postalAddress === null }));
+  await replyEphemeral(context, templatePreviewMessage({ template, email, lead, sample: lead === SAMPLE_LEAD, postalAddressMissing: settings.postalAddress === null }));
 }
 
 async function newCommand(context: CommandContext, tokens: readonly Token[]) {
