@@ -1,9 +1,10 @@
-import type { Template } from 'liquidjs';
+import type { Liquid, Template } from 'liquidjs';
+import { fastRenderer } from './fast-render.ts';
 import { UserFacingError } from '../../lib/errors.ts';
 import { htmlEmail, textEmail } from './email-layout.ts';
 import { htmlLiquid, plainLiquid } from './liquid-engines.ts';
 import { markdownWithLiquid } from './markdown-with-liquid.ts';
-import { mergeScope } from './merge-scope.ts';
+import { mergeScope, type MergeScope } from './merge-scope.ts';
 import type { CompiledTemplate, EmailFooter, MergeLead, RenderedEmail, TemplateContent } from './template.ts';
 import { describeProblems, validateTemplate, type TemplateProblem } from './validate-template.ts';
 
@@ -27,27 +28,35 @@ export function compileTemplate(content: TemplateContent): CompiledTemplate {
   const problems = validateTemplate(content);
   if (problems.length > 0) throw new TemplateInvalidError(content.name, problems);
   const markdown = markdownWithLiquid(content.body);
-  const subject = plainLiquid.parse(content.subject);
-  const preheader = plainLiquid.parse(content.preheader);
-  const html = htmlLiquid.parse(markdown.html);
-  const text = plainLiquid.parse(markdown.text);
+  const subject = renderer(plainLiquid, content.subject);
+  const preheader = renderer(plainLiquid, content.preheader);
+  const html = renderer(htmlLiquid, markdown.html);
+  const text = renderer(plainLiquid, markdown.text);
   return {
     content: Object.freeze({ ...content }),
     render(lead: MergeLead, footer: EmailFooter): RenderedEmail {
       const scope = mergeScope(lead);
-      const renderedSubject = headerText(plainLiquid, subject, scope);
-      const renderedPreheader = headerText(plainLiquid, preheader, scope);
+      const renderedSubject = headerText(subject(scope));
+      const renderedPreheader = headerText(preheader(scope));
       return {
         subject: renderedSubject,
         preheader: renderedPreheader,
-        html: htmlEmail({ subject: renderedSubject, preheader: renderedPreheader, bodyHtml: htmlLiquid.renderSync(html, scope) as string, footer }),
-        text: textEmail(plainLiquid.renderSync(text, scope) as string, footer),
+        html: htmlEmail({ subject: renderedSubject, preheader: renderedPreheader, bodyHtml: html(scope), footer }),
+        text: textEmail(text(scope), footer),
       };
     },
   };
 }
 
+/** Merge fields only: joined directly (fast-render.ts); anything more: the Liquid engine. */
+function renderer(engine: Liquid, source: string): (scope: MergeScope) => string {
+  const fast = fastRenderer(source, engine === htmlLiquid);
+  if (fast) return fast;
+  const templates: Template[] = engine.parse(source);
+  return (scope) => engine.renderSync(templates, scope) as string;
+}
+
 /** Subject and preheader are one line each, whatever line breaks a lead's data brings. */
-function headerText(engine: typeof plainLiquid, templates: Template[], scope: object): string {
-  return (engine.renderSync(templates, scope) as string).replace(/\s+/g, ' ').trim();
+function headerText(rendered: string): string {
+  return rendered.replace(/\s+/g, ' ').trim();
 }
