@@ -15,7 +15,7 @@ import type { MergeLead, TemplateContent } from '../src/modules/templates/templa
 import { defineQueue } from '../src/queue/define-queue.ts';
 import { startQueueSystem } from '../src/queue/queue-system.ts';
 import { getWorkspaceSettings, updateWorkspaceSettings } from '../src/modules/workspaces/settings.ts';
-import { startBenchApp, type BenchApp } from './support/bench-app.ts';
+import { startBenchApp, startWorkerProcess, type BenchApp } from './support/bench-app.ts';
 
 
 
@@ -84,27 +84,33 @@ async function bareLoop(fake: FakeResendProcess) {
 }
 
 async function unlimited(fake: FakeResendProcess) {
-  const app = await startBenchApp({
-    env: { RESEND_REQUESTS_PER_SECOND: '1000' },
-    emailTransport: new ResendTransport({ apiKey: fake.apiKey, baseUrl: fake.url }),
-  });
+  // The web role here (it approves and queues); the work in a worker process of its own, measured alone.
+  const app = await startBenchApp({ env: { NURTURE_ROLE: 'web' } });
+  const nodeOptions = (process.env.BENCH_WORKER_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
+  const worker = await startWorkerProcess(
+    app,
+    { RESEND_API_KEY: fake.apiKey, RESEND_BASE_URL: fake.url, RESEND_REQUESTS_PER_SECOND: '1000' },
+    nodeOptions,
+  );
   try {
     await insertLeads(app, RECIPIENTS);
-    const rss = sampleRss();
+    const idleRss = await worker.peakRssMb();
     const run = await sendNewsletter(app, fake, RECIPIENTS);
-    const peak = rss.stop();
+    const peak = await worker.peakRssMb();
     const stats = await fake.stats();
     const bytes = (stats.bytes / stats.emails).toFixed(0);
     console.log(
       `${RECIPIENTS.toLocaleString('en')}-recipient newsletter (emails of ~${bytes} bytes of HTML + text), no rate limit, from approval until all accepted: ` +
-        `${run.seconds.toFixed(2)} s, ${Math.round(RECIPIENTS / run.seconds).toLocaleString('en')} emails/s; peak RSS ${peak} MB`,
+        `${run.seconds.toFixed(2)} s, ${Math.round(RECIPIENTS / run.seconds).toLocaleString('en')} emails/s`,
     );
+    console.log(`  the worker process${nodeOptions.length ? ` (${nodeOptions.join(' ')})` : ''}: peak RSS ${peak} MB (${idleRss} MB before the send)`);
     console.log(`  started (audience, ledger rows, chunk jobs) in ${run.startSeconds.toFixed(2)} s; the chunks sent in ${(run.seconds - run.startSeconds).toFixed(2)} s`);
     console.log(`  ledger ${JSON.stringify(run.counts)}; fake Resend got ${stats.emails.toLocaleString('en')} emails in ${stats.requests} requests`);
     const [hot] = await app.nurture.services.sql<{ updates: number; hot: number }[]>`
       SELECT n_tup_upd::int AS updates, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relname = 'email_sends'`;
     console.log(`  ledger updates that touched no index (HOT): ${hot!.hot.toLocaleString('en')} of ${hot!.updates.toLocaleString('en')}`);
   } finally {
+    await worker.stop();
     await app.stop();
   }
 }
@@ -238,22 +244,6 @@ async function waitUntilSettled(app: BenchApp, sourceId: number, expected: numbe
     if (total >= expected && !counts.queued && !counts.sending) return counts;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-function sampleRss() {
-  let peak = process.memoryUsage.rss();
-  let heapAtPeak = 0;
-  const timer = setInterval(() => {
-    const usage = process.memoryUsage();
-    if (usage.rss > peak) [peak, heapAtPeak] = [usage.rss, usage.heapTotal];
-  }, 100);
-  return {
-    stop() {
-      clearInterval(timer);
-      console.log(`  heap at peak RSS: ${Math.round(heapAtPeak / 1024 / 1024)} MB`);
-      return Math.round(Math.max(peak, process.memoryUsage.rss()) / 1024 / 1024);
-    },
-  };
 }
 
 interface FakeResendProcess {

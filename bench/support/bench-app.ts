@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -129,6 +129,61 @@ export async function startBenchServer(): Promise<BenchServer> {
       child.kill('SIGTERM');
       await exited;
       await stop();
+    },
+  };
+}
+
+export interface WorkerProcess {
+  /** The worker's peak resident memory so far (VmHWM), in MB. */
+  peakRssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A worker (`NURTURE_ROLE=worker`, as `npm start` runs it) in its own process against the bench app's
+ * database and Slack double, with `env` on top: what a deployment's worker is, so its memory is measured
+ * alone. The bench app itself should run as `web` so that it takes no jobs.
+ */
+export async function startWorkerProcess(app: BenchApp, env: Record<string, string>, nodeOptions: readonly string[] = []): Promise<WorkerProcess> {
+  const { config } = app.nurture.services;
+  const child = spawn(process.execPath, [...nodeOptions, path.join(import.meta.dirname, '../../src/main.ts')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: config.database.url!,
+      NURTURE_ROLE: 'worker',
+      PORT: '0',
+      SLACK_BOT_TOKEN: config.slack.botToken,
+      SLACK_SIGNING_SECRET: 'bench-signing-secret',
+      SLACK_API_URL: config.slack.apiUrl ?? '',
+      EMAIL_FROM: config.resend.from,
+      TRACKING_SECRET: config.trackingSecret,
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes('"msg":"nurture is ready"')) {
+        child.stdout.off('data', onData);
+        child.stdout.resume(); // keep draining its log
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the worker exited with ${code}:\n${output}`)));
+  });
+  return {
+    async peakRssMb() {
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
+      return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }
