@@ -17,6 +17,7 @@ import { ResendTransport } from './modules/delivery/resend-transport.ts';
 import { resendWebhookRoute } from './modules/resend-webhooks/resend-webhook-route.ts';
 import { unsubscribeRoutes } from './modules/unsubscribes/unsubscribe-routes.ts';
 import { createHttpServer, type Route } from './http/server.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
 import { QUEUES } from './queue/queues.ts';
 import { startQueueSystem } from './queue/queue-system.ts';
@@ -34,6 +35,8 @@ export interface NurtureOptions {
   emailTransport?: EmailTransport;
   /** Replaces the registered kinds of email (tests of the pipeline itself). */
   emailSources?: EmailSources;
+  /** Replaces the system clock (tests run journeys of weeks on a clock they move). */
+  clock?: Clock;
 }
 
 export interface Nurture {
@@ -78,7 +81,7 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
     // One request budget for every email, whoever sends it: the limiter is shared through Postgres.
     const limiter = new RateLimiter(sql, { name: 'resend', requestsPerSecond: config.resend.requestsPerSecond });
     const email = new RateLimitedTransport(options.emailTransport ?? createEmailTransport(config, sql, logger), limiter);
-    const services: Services = { config, logger, sql, slack, enqueue: queues.enqueue, email, emailSources: options.emailSources ?? EMAIL_SOURCES };
+    const services: Services = { config, clock: options.clock ?? systemClock, logger, sql, slack, enqueue: queues.enqueue, email, emailSources: options.emailSources ?? EMAIL_SOURCES };
 
     const readiness: Readiness = { ready: false };
     const servesWeb = config.role !== 'worker';

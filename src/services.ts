@@ -1,5 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import type { Config } from './config.ts';
+import type { Clock } from './lib/clock.ts';
 import type { Sql } from './db/client.ts';
 import type { Logger } from './lib/logger.ts';
 import type { EmailSources } from './modules/delivery/email-source.ts';
@@ -12,6 +13,8 @@ import type { Enqueue } from './queue/queue-system.ts';
  */
 export interface Services {
   readonly config: Config;
+  /** "Now" for scheduling and caps: the system clock, or a test's (src/lib/clock.ts). */
+  readonly clock: Clock;
   readonly logger: Logger;
   readonly sql: Sql;
   /** The bot's Web API client (SLACK_BOT_TOKEN), pointed at SLACK_API_URL when set. */

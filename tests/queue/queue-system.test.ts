@@ -6,6 +6,7 @@ import { DEAD_LETTER_QUEUE, defineQueue } from '../../src/queue/define-queue.ts'
 import { startQueueSystem, type QueueSystem } from '../../src/queue/queue-system.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import type { Services } from '../../src/services.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testConfig } from '../support/test-config.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -37,7 +38,7 @@ let db: TestDatabase;
 const systems: QueueSystem[] = [];
 
 function servicesFor(system: QueueSystem): Services {
-  return { config: testConfig(), logger, sql: db.sql, slack: new WebClient('xoxb-unused'), enqueue: system.enqueue, email: new OutboxTransport(db.sql), emailSources: new Map() };
+  return { config: testConfig(), clock: systemClock, logger, sql: db.sql, slack: new WebClient('xoxb-unused'), enqueue: system.enqueue, email: new OutboxTransport(db.sql), emailSources: new Map() };
 }
 
 async function start(queue: ReturnType<typeof recordingQueue>['queue'], role: 'all' | 'web' = 'all') {

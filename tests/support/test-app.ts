@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Config } from '../../src/config.ts';
+import type { Clock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import type { EmailSources } from '../../src/modules/delivery/email-source.ts';
 import type { EmailTransport } from '../../src/modules/delivery/email-transport.ts';
@@ -63,6 +64,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Instead of the registered kinds of email (tests of the send pipeline itself). */
   emailSources?: EmailSources;
+  /** Instead of the system clock: a ManualClock (tests/support/manual-clock.ts) the test moves. */
+  clock?: Clock;
 }
 
 /** The whole app on a fresh database, talking to a fake Slack, driven through signed requests. */
@@ -89,6 +92,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     logger: createLogger(config.logLevel, sink),
     slackClientOptions: { retryConfig: { retries: 0 } },
     ...(options.emailSources ? { emailSources: options.emailSources } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     ...(options.emailTransport !== 'config' ? { emailTransport: options.emailTransport ?? new ResendTransport({ apiKey: resend.apiKey, baseUrl: resend.url }) } : {}),
   });
   const url = `http://127.0.0.1:${nurture.port}`;

@@ -127,17 +127,20 @@ export interface RecentSends {
   oldest_in_week: Date | null;
 }
 
-/** Marketing emails the leads were sent (or are being sent) in the last 24 hours and 7 days; failed ones don't count. */
-export async function recentSends(sql: Queryable, teamId: string, leadIds: readonly number[]): Promise<RecentSends[]> {
+/**
+ * Marketing emails the leads were sent (or are being sent) in the 24 hours and 7 days before `now` (the
+ * services' clock, so a test's clock moves the windows too); failed ones don't count.
+ */
+export async function recentSends(sql: Queryable, teamId: string, leadIds: readonly number[], now: Date): Promise<RecentSends[]> {
   return sql<RecentSends[]>`
     SELECT lead_id,
-           count(*) FILTER (WHERE sent_at > now() - interval '1 day')::int AS last_day,
+           count(*) FILTER (WHERE sent_at > ${now}::timestamptz - interval '1 day')::int AS last_day,
            count(*)::int AS last_week,
-           min(sent_at) FILTER (WHERE sent_at > now() - interval '1 day') AS oldest_in_day,
+           min(sent_at) FILTER (WHERE sent_at > ${now}::timestamptz - interval '1 day') AS oldest_in_day,
            min(sent_at) AS oldest_in_week
     FROM email_sends
     WHERE team_id = ${teamId} AND lead_id = ANY(${leadIds as number[]}::bigint[])
-      AND sent_at > now() - interval '7 days' AND state <> 'failed'
+      AND sent_at > ${now}::timestamptz - interval '7 days' AND sent_at <= ${now} AND state <> 'failed'
     GROUP BY lead_id`;
 }
 
@@ -149,13 +152,13 @@ export interface ClaimDecision {
   batch_key: string | null;
 }
 
-/** Records what the claim decided for each row; rows claimed for sending count toward the cap from now. */
-export async function applyClaimDecisions(sql: Queryable, teamId: string, decisions: readonly ClaimDecision[]): Promise<void> {
+/** Records what the claim decided for each row; rows claimed for sending count toward the cap from `now`. */
+export async function applyClaimDecisions(sql: Queryable, teamId: string, decisions: readonly ClaimDecision[], now: Date): Promise<void> {
   if (decisions.length === 0) return;
   await sql`
     UPDATE email_sends s
     SET state = x.state, reason = x.reason, not_before = x.not_before, batch_key = x.batch_key,
-        sent_at = CASE WHEN x.state = 'sending' THEN now() END, updated_at = now()
+        sent_at = CASE WHEN x.state = 'sending' THEN ${now}::timestamptz END, updated_at = now()
     FROM jsonb_to_recordset(${sql.json(decisions as never)}::jsonb)
       AS x(id bigint, state text, reason text, not_before timestamptz, batch_key text)
     WHERE s.id = x.id AND s.team_id = ${teamId}`;
@@ -175,13 +178,13 @@ export interface BatchResult {
  * Records the provider's answer for a batch. Only rows still claimed under this key change, and a row a
  * webhook already moved on (it can match by our tag before this runs) keeps its state but gains the id.
  */
-export async function settleBatch(sql: Queryable, teamId: string, batchKey: string, results: readonly BatchResult[]): Promise<void> {
+export async function settleBatch(sql: Queryable, teamId: string, batchKey: string, results: readonly BatchResult[], now: Date): Promise<void> {
   await sql`
     UPDATE email_sends s
     SET state = CASE WHEN s.state <> 'sending' THEN s.state WHEN x.error IS NULL THEN 'accepted' ELSE 'failed' END,
         provider_id = coalesce(s.provider_id, x.provider_id),
         reason = coalesce(x.error, x.note),
-        accepted_at = CASE WHEN x.error IS NULL THEN coalesce(s.accepted_at, now()) END,
+        accepted_at = CASE WHEN x.error IS NULL THEN coalesce(s.accepted_at, ${now}::timestamptz) END,
         sent_at = CASE WHEN x.error IS NULL THEN s.sent_at END,
         updated_at = now()
     FROM jsonb_to_recordset(${sql.json(results as never)}::jsonb) AS x(id bigint, provider_id text, error text, note text)

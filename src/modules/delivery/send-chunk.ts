@@ -108,12 +108,12 @@ async function claimBatch(
     }
 
     const leadIds = rows.map((row) => row.lead_id);
+    const now = services.clock.now();
     await lockLeadsForCap(tx, leadIds);
-    const [leads, recent] = await Promise.all([leadsForSending(tx, teamId, leadIds), recentSends(tx, teamId, leadIds)]);
+    const [leads, recent] = await Promise.all([leadsForSending(tx, teamId, leadIds), recentSends(tx, teamId, leadIds, now)]);
     const leadById = new Map(leads.map((lead) => [lead.id, lead]));
     const recentByLead = new Map(recent.map((entry) => [entry.lead_id, entry]));
     const key = `nurture-${chunkId}-${randomUUID()}`;
-    const now = new Date();
     const decisions: ClaimDecision[] = [];
     const sending: ChunkRow[] = [];
     const skipped = { suppressed: 0, capped: 0 };
@@ -141,7 +141,7 @@ async function claimBatch(
       decide('sending', null);
       sending.push(row);
     }
-    await applyClaimDecisions(tx, teamId, decisions);
+    await applyClaimDecisions(tx, teamId, decisions, now);
     return { key, rows: sending, leads: leadById as Map<number, SendingLead> | undefined, resumed: false, skipped };
   });
   if (claimed === 'done') return 'done';
@@ -173,7 +173,7 @@ async function deliverBatch(
           const item = outcome.items[index]!;
           return item.ok ? { id: row.id, provider_id: item.id, error: null, note: null } : { id: row.id, provider_id: null, error: item.error, note: null };
         });
-        await settleBatch(services.sql, teamId, batch.key, results);
+        await settleBatch(services.sql, teamId, batch.key, results, services.clock.now());
         const failed = results.filter((result) => result.error !== null).length;
         return { accepted: results.length - failed, failed };
       }
@@ -199,7 +199,7 @@ async function deliverBatch(
         if (outcome.code === 'invalid_idempotent_request' && batch.resumed) {
           // Resend holds this key for a different body: an earlier attempt's batch reached it (the leads
           // changed since). It went out once; our webhooks still match these rows by their tags.
-          await settleBatch(services.sql, teamId, batch.key, rows.map((row) => ({ id: row.id, provider_id: null, error: null, note: ANSWER_LOST_NOTE })));
+          await settleBatch(services.sql, teamId, batch.key, rows.map((row) => ({ id: row.id, provider_id: null, error: null, note: ANSWER_LOST_NOTE })), services.clock.now());
           return { accepted: rows.length, failed: 0 };
         }
         await kind.pause(services, teamId, sourceId, `Resend refused the batch (${outcome.code}${outcome.status ? `, ${outcome.status}` : ''}): ${outcome.message}`);
