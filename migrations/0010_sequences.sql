@@ -14,8 +14,9 @@ CREATE TABLE sequences (
   -- {"kind":"segment","segmentId":1} | {"kind":"event","name":"resource_download","properties":{"asset":"whitepaper-x"}}
   -- | {"kind":"manual"}; validated by zod in src/modules/sequences/sequence.ts.
   trigger              jsonb NOT NULL DEFAULT '{"kind":"manual"}'::jsonb,
-  -- The trigger's segment, kept as a column too: deleting a segment a sequence enrolls from is refused.
-  trigger_segment_id   bigint REFERENCES segments (id) ON DELETE RESTRICT,
+  -- The trigger's segment, kept as a column too. `segment delete` refuses while a sequence that is not
+  -- archived enrolls from it (sequence-usages.ts); an archived one lets it go and keeps the id in trigger.
+  trigger_segment_id   bigint REFERENCES segments (id) ON DELETE SET NULL,
   -- {"days":[1,2,3,4,5],"start":"09:00","end":"17:00","holidays":"jp"|null}, in the lead's own zone.
   send_window          jsonb NOT NULL,
   -- Overrides of the workspace sender name, and where replies go (a person, not a no-reply box).

@@ -33,12 +33,10 @@ async function startSurroundings() {
   await admin`CREATE DATABASE bench`;
   await admin.end();
   const slack = await startFakeSlack();
-  const databaseUrl = new URL(server.adminUrl);
-  databaseUrl.pathname = '/bench';
   return {
     logger,
     slack,
-    databaseUrl: databaseUrl.toString(),
+    databaseUrl: server.urlFor('bench'),
     async stop() {
       await slack.close();
       await server.stop();

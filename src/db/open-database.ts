@@ -25,7 +25,5 @@ export async function openDatabase(config: Config['database'], logger: Logger): 
     await server.stop();
     throw error;
   }
-  const url = new URL(server.adminUrl);
-  url.pathname = `/${EMBEDDED_DATABASE}`;
-  return { url: url.toString(), stop: () => server.stop() };
+  return { url: server.urlFor(EMBEDDED_DATABASE), stop: () => server.stop() };
 }

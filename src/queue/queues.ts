@@ -8,6 +8,9 @@ import { exportSegmentCsvQueue } from '../modules/segments/export-segment-csv-qu
 import { recordSegmentSizesQueue } from '../modules/segments/record-segment-sizes-queue.ts';
 import { processWebhookQueue } from '../modules/resend-webhooks/process-webhook-queue.ts';
 import { pruneWebhooksQueue } from '../modules/resend-webhooks/prune-webhooks-queue.ts';
+import { reactToEventsQueue } from '../modules/sequences/react-to-events-queue.ts';
+import { sweepSegmentTriggersQueue } from '../modules/sequences/sweep-segment-triggers-queue.ts';
+import { tickSequencesQueue } from '../modules/sequences/tick-sequences-queue.ts';
 import type { QueueDefinition } from './define-queue.ts';
 
 /** Every queue, one line each. A queue missing here can neither be sent to nor worked. */
@@ -22,4 +25,7 @@ export const QUEUES: readonly QueueDefinition[] = [
   sendChunkQueue,
   startNewsletterQueue,
   updateNewsletterCardQueue,
+  tickSequencesQueue,
+  sweepSegmentTriggersQueue,
+  reactToEventsQueue,
 ];

@@ -9,6 +9,7 @@ import { registerImport } from '../modules/imports/register-import.ts';
 import { registerLeads } from '../modules/leads/register-leads.ts';
 import { registerNewsletters } from '../modules/newsletters/register-newsletters.ts';
 import { registerSegments } from '../modules/segments/register-segments.ts';
+import { registerSequences } from '../modules/sequences/register-sequences.ts';
 import { registerTemplates } from '../modules/templates/register-templates.ts';
 import { registerSettings } from '../modules/settings/register-settings.ts';
 import { boltLogger } from './bolt-logger.ts';
@@ -44,6 +45,7 @@ export function createSlackApp(config: Config, services: Services, clientOptions
   registerTemplates(app, services);
   registerSettings(app, services);
   registerNewsletters(app, services);
+  registerSequences(app, services);
 
   app.error(async ({ error, body, context }: ExtendedErrorHandlerArgs) => {
     const referenceId = newReferenceId();

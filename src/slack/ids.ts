@@ -48,6 +48,46 @@ export const ActionIds = {
   newsletterReject: 'newsletter_reject',
   newsletterCancel: 'newsletter_cancel',
   newsletterResume: 'newsletter_resume',
+  /** The sequence details form (name, goal, trigger, send window, sender, re-enrollment). */
+  sequenceNameInput: 'sequence_name_input',
+  sequenceGoalInput: 'sequence_goal_input',
+  sequenceGoalEventInput: 'sequence_goal_event_input',
+  /** Dispatches: the form shows the inputs of the chosen trigger. */
+  sequenceTriggerInput: 'sequence_trigger_input',
+  sequenceSegmentInput: 'sequence_segment_input',
+  sequenceEventNameInput: 'sequence_event_name_input',
+  sequenceEventPropertiesInput: 'sequence_event_properties_input',
+  sequenceDaysInput: 'sequence_days_input',
+  sequenceStartInput: 'sequence_start_input',
+  sequenceEndInput: 'sequence_end_input',
+  sequenceHolidaysInput: 'sequence_holidays_input',
+  sequenceSenderNameInput: 'sequence_sender_name_input',
+  sequenceReplyToInput: 'sequence_reply_to_input',
+  /** Dispatches: "after N days" shows the days input. */
+  sequenceReenrollInput: 'sequence_reenroll_input',
+  sequenceReenrollDaysInput: 'sequence_reenroll_days_input',
+  /** The step form. */
+  sequenceStepTemplateInput: 'sequence_step_template_input',
+  sequenceStepDelayInput: 'sequence_step_delay_input',
+  sequenceStepUnitInput: 'sequence_step_unit_input',
+  sequenceStepFromInput: 'sequence_step_from_input',
+  /** Dispatches: the form shows the inputs of the chosen condition. */
+  sequenceStepConditionInput: 'sequence_step_condition_input',
+  sequenceStepStagesInput: 'sequence_step_stages_input',
+  sequenceStepPageInput: 'sequence_step_page_input',
+  sequenceStepPageDaysInput: 'sequence_step_page_days_input',
+  /** The builder's buttons; step buttons carry the step id as their value. */
+  sequenceEditDetails: 'sequence_edit_details',
+  sequenceAddStep: 'sequence_add_step',
+  sequenceEditStep: 'sequence_edit_step',
+  sequenceMoveStepUp: 'sequence_move_step_up',
+  sequenceMoveStepDown: 'sequence_move_step_down',
+  sequenceRemoveStep: 'sequence_remove_step',
+  /** Answers to `/nurture sequence activate|archive`; each carries the sequence id as its value. */
+  sequenceActivate: 'sequence_activate',
+  /** Activate and enroll the trigger segment's members of today too. */
+  sequenceActivateEnrollMembers: 'sequence_activate_enroll_members',
+  sequenceArchiveConfirm: 'sequence_archive_confirm',
 } as const;
 
 export const CallbackIds = {
@@ -58,6 +98,9 @@ export const CallbackIds = {
   templateEditor: 'template_editor',
   settingsModal: 'settings_modal',
   newsletterModal: 'newsletter_modal',
+  sequenceDetails: 'sequence_details',
+  sequenceBuilder: 'sequence_builder',
+  sequenceStep: 'sequence_step',
 } as const;
 
 /** Events API events Nurture listens to; manifest.yml must subscribe to exactly these (tests check). */

@@ -6,6 +6,7 @@ import { newsletterSubcommand } from '../modules/newsletters/newsletter-subcomma
 import { leadSubcommand } from '../modules/leads/lead-subcommand.ts';
 import { rolesSubcommand } from '../modules/roles/roles-subcommand.ts';
 import { segmentSubcommand } from '../modules/segments/segment-subcommand.ts';
+import { sequenceSubcommand } from '../modules/sequences/sequence-subcommand.ts';
 import { templateSubcommand } from '../modules/templates/template-subcommand.ts';
 import { settingsSubcommand } from '../modules/settings/settings-subcommand.ts';
 import type { Subcommand } from './subcommand.ts';
@@ -21,5 +22,6 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   apikeySubcommand,
   rolesSubcommand,
   newsletterSubcommand,
+  sequenceSubcommand,
   settingsSubcommand,
 ];

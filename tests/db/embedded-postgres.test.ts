@@ -2,9 +2,11 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { PgBoss } from 'pg-boss';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
+import { createSql } from '../../src/db/client.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 
 const logger = createLogger('silent');
@@ -53,6 +55,23 @@ describe('embedded Postgres', () => {
     await expect(intruder`SELECT 1`).rejects.toThrow(/password authentication failed/);
     await intruder.end();
     expect((await readFile(passwordFile, 'utf8')).trim()).toBe(decodeURIComponent(new URL(second.adminUrl).password));
+  });
+
+  it("gives the app its Unix socket (libpq's ?host= form), which the app's client and pg-boss's driver both use", async () => {
+    const server = await start(await tempDir());
+    const url = server.urlFor('postgres');
+    expect(new URL(url).searchParams.get('host')).toMatch(/^\/.*\/postgres$/);
+    const sql = createSql(url, logger, { max: 1 });
+    // A Unix-socket connection has no client address.
+    expect(await sql`SELECT inet_client_addr() AS address`).toEqual([{ address: null }]);
+    await sql.end();
+    const boss = new PgBoss({ connectionString: url, schema: 'socket_check' });
+    boss.on('error', () => {});
+    await boss.start();
+    await boss.createQueue('socket-check');
+    expect(await boss.send('socket-check', {})).toEqual(expect.any(String));
+    expect((await boss.getDb().executeSql('SELECT inet_client_addr() AS address')).rows).toEqual([{ address: null }]);
+    await boss.stop({ graceful: false });
   });
 
   it('refuses a second process on the same DATA_DIR and says how to run several', async () => {

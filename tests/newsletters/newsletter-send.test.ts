@@ -184,14 +184,40 @@ describe('sending a newsletter', () => {
       },
     });
     await expect(startNewsletter({ ...services, enqueue: dying }, job, at)).rejects.toThrow('the process died');
-    expect(await findRow(app, newsletter.id)).toMatchObject({ status: 'sending', recipient_count: 250 });
+    // The rows are in, the count is not: the newsletter cannot be taken for finished.
+    expect(await findRow(app, newsletter.id)).toMatchObject({ status: 'sending', recipient_count: null });
     expect(await ledger(newsletter.id)).toEqual({ queued: 250 });
 
-    // pg-boss retries the job: it finds the newsletter sending and queues what is pending.
+    // pg-boss retries the job: it finds the newsletter sending, completes its rows and count, and queues what is pending.
     await startNewsletter(services, job, at);
     await waitFor(async () => (await findRow(app, newsletter.id)).status === 'sent', { timeoutMs: 20_000, description: 'the retried start to finish the send' });
     expect(emailsTo('crash')).toHaveLength(250);
     expectOneEachAtMost('crash');
+  });
+
+  it('a start that dies between two slices of its recipients is completed by its retry: everyone once, nobody left out', async () => {
+    // More people than the first slice: the first slice's chunks are queued (and sent) before the rest is written.
+    await insertManyLeads(app, 'slices', 2_300);
+    const { newsletter } = await planNewsletter(app, MARKETER, { templateId, segmentId: await segmentOf('slices'), later: { date: dayInZone('UTC', 1), time: '08:00' } });
+    await clickCard(app, SECOND_MARKETER, ActionIds.newsletterApprove, newsletter);
+    const services = app.nurture.services;
+    const job = { teamId: app.slack.teamId, newsletterId: newsletter.id };
+    const at = new Date(newsletter.send_at.getTime() + 1000);
+    let batches = 0;
+    const diesOnSecondSlice = Object.assign(((...args: Parameters<Enqueue>) => services.enqueue(...args)) as Enqueue, {
+      many: async (...args: Parameters<Enqueue['many']>) => {
+        if (++batches === 2) throw new Error('the process died');
+        return services.enqueue.many(...args);
+      },
+    });
+    await expect(startNewsletter({ ...services, enqueue: diesOnSecondSlice }, job, at)).rejects.toThrow('the process died');
+    expect(await findRow(app, newsletter.id)).toMatchObject({ status: 'sending', recipient_count: null });
+
+    await startNewsletter(services, job, at);
+    await waitFor(async () => (await findRow(app, newsletter.id)).status === 'sent', { timeoutMs: 30_000, description: 'the retried start to finish the send' });
+    expect(await findRow(app, newsletter.id)).toMatchObject({ recipient_count: 2_300 });
+    expect(emailsTo('slices')).toHaveLength(2_300);
+    expectOneEachAtMost('slices');
   });
 
   it('"Send me a test" mails the approved content to the person who clicked', async () => {

@@ -144,7 +144,7 @@ describe('/nurture segment delete', () => {
     const refusal = '"Either" is in use by the sequence "Onboarding", so deleting it would change who they reach. Stop or change those first.';
     await withUsage(async () => {
       expect(await say(MARKETER, 'segment delete Either')).toBe(refusal);
-      expect(await say(NOBODY, 'segment show Either')).toContain('*Used by*\n• the sequence *Onboarding* (active)');
+      expect(await say(NOBODY, 'segment show Either')).toContain('*Used by*\n• the sequence *Onboarding* · keeps it from being deleted');
     });
     // Confirmed before the sequence started, clicked after: refused at the click.
     const { reply } = await app.command(MARKETER, 'segment delete Either');

@@ -24,17 +24,28 @@ export async function insertEvent(
 
 export const daysAgo = (now: Date, days: number) => new Date(now.getTime() - days * 86_400_000);
 
-/** A send ledger row for the lead, as a newsletter's send would write it. */
+/** A send ledger row for the lead, as a newsletter's send would write it (or a sequence step's, with sourceKind 'sequence'). */
 export async function insertSend(
   sql: Sql,
   teamId: string,
   leadId: number,
-  fields: { sourceId?: number; state?: string; providerId?: string; sentAt?: Date } = {},
+  fields: {
+    sourceKind?: 'newsletter' | 'sequence';
+    sourceId?: number;
+    runId?: number;
+    sourceStep?: number;
+    state?: string;
+    providerId?: string;
+    sentAt?: Date;
+    openedAt?: Date;
+    clickedAt?: Date;
+  } = {},
 ): Promise<{ id: number }> {
   const [row] = await sql<{ id: number }[]>`
-    INSERT INTO email_sends (team_id, lead_id, source_kind, source_id, chunk_id, state, provider_id, sent_at)
-    VALUES (${teamId}, ${leadId}, 'newsletter', ${fields.sourceId ?? 1}, nextval('email_chunk_ids'), ${fields.state ?? 'accepted'},
-            ${fields.providerId ?? null}, ${fields.sentAt ?? new Date()})
+    INSERT INTO email_sends (team_id, lead_id, source_kind, source_id, run_id, source_step, chunk_id, state, provider_id, sent_at, opened_at, clicked_at)
+    VALUES (${teamId}, ${leadId}, ${fields.sourceKind ?? 'newsletter'}, ${fields.sourceId ?? 1}, ${fields.runId ?? 0}, ${fields.sourceStep ?? 0},
+            nextval('email_chunk_ids'), ${fields.state ?? 'accepted'}, ${fields.providerId ?? null}, ${fields.sentAt ?? new Date()},
+            ${fields.openedAt ?? null}, ${fields.clickedAt ?? null})
     RETURNING id`;
   return row!;
 }

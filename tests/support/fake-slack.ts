@@ -276,6 +276,14 @@ export interface FakeSlack {
    * does not fit its element.
    */
   viewSubmission(options: ViewSubmissionOptions): Args;
+  /**
+   * What Slack does with the ack of a view_submission: an empty ack closes the submitted modal (a pushed
+   * one uncovers the view under it); `response_action: 'update'` shows the ack's view instead (same id,
+   * new hash); 'clear' closes the whole stack; 'errors' leaves it open. Over HTTP the ack goes back to the test, not through this
+   * fake, so a test that goes on in those modals hands the ack here. Returns the view now shown (none
+   * when the modal closed); throws what Slack would refuse.
+   */
+  applySubmissionAck(viewId: string, ack: unknown): Args | undefined;
   /** The block_actions payload of a person acting on an element of an open modal (send it with interaction()). */
   viewAction(options: ViewActionOptions): Args;
   /** The block_suggestion payload Slack sends when a person types into an external_select of an open modal. */
@@ -1050,6 +1058,29 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   }
 
   // ---- view submissions ---------------------------------------------------------------------------
+  function applySubmissionAck(viewId: string, ack: unknown): Args | undefined {
+    const current = views.get(viewId);
+    if (current === undefined || current.type !== 'modal') throw new Error(`No modal ${viewId} is open in the fake Slack`);
+    const { response_action: action, view } = (typeof ack === 'object' && ack !== null ? ack : {}) as Args;
+    const stack = stacks.get(current.rootViewId) ?? [];
+    if (action === undefined || action === 'clear') {
+      const closing = action === 'clear' ? stack : stack.filter((id) => id === viewId);
+      for (const id of closing) views.delete(id);
+      stacks.set(current.rootViewId, stack.filter((id) => !closing.includes(id)));
+      notify();
+      return undefined;
+    }
+    if (action === 'errors') return current.body;
+    if (action !== 'update') throw new Error(`applySubmissionAck() does not model response_action ${String(action)} yet`);
+    const refused = refuseView(view, 'modal');
+    if (refused !== undefined) throw new Error(`Slack would refuse the ack's view: ${metadataMessages(refused).join(' ')}`);
+    const previous = current.body.previous_view_id;
+    const stored = storeView(view as Args, { id: current.id, rootViewId: current.rootViewId, userId: current.userId, externalId: current.externalId });
+    stored.body.previous_view_id = previous ?? null;
+    notify();
+    return stored.body;
+  }
+
   function viewSubmission({ viewId, userId, values = {} }: ViewSubmissionOptions): Args {
     const stored = views.get(viewId);
     if (stored === undefined || stored.type !== 'modal') throw new Error(`No modal ${viewId} is open in the fake Slack (views.open returns its id)`);
@@ -1463,6 +1494,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return uploads;
     },
     viewSubmission,
+    applySubmissionAck,
     viewAction,
     blockSuggestion,
     responseUrl() {

@@ -38,6 +38,8 @@ export interface SourceContent {
   template(step: number): CompiledTemplate | undefined;
   senderName: string;
   postalAddress: string;
+  /** Where replies go, when not to the sender address (sequences may name a person). */
+  replyTo?: string;
 }
 
 export type PreparedSource =

@@ -31,6 +31,8 @@ export interface OutgoingEmail {
   from: string;
   /** One recipient: every email is addressed to one lead. */
   to: string;
+  /** Where replies go when not to `from` (a sequence's or a rep's own address). */
+  replyTo?: string;
   subject: string;
   html: string;
   text: string;

@@ -5,7 +5,7 @@ import type { SourceKind } from './email-source.ts';
 
 /** The most rows one chunk (one job, one batch call) carries: Resend's batch limit. */
 export const CHUNK_SIZE = 100;
-const ANALYZE_AFTER_ROWS = 5000;
+export const ANALYZE_AFTER_ROWS = 5000;
 
 export interface LedgerSource {
   teamId: string;
@@ -23,7 +23,13 @@ export interface LedgerSource {
  * left alone, so running it twice adds nobody twice. Returns the new chunks; enqueue a send-chunk job
  * for each (after the transaction commits).
  */
-export async function addRecipients(sql: Queryable, source: LedgerSource, audience: Fragment): Promise<{ recipients: number; chunkIds: number[] }> {
+export async function addRecipients(
+  sql: Queryable,
+  source: LedgerSource,
+  audience: Fragment,
+  /** analyze: refresh the planner's statistics after writing (default: for 5,000 rows or more). */
+  options: { analyze?: boolean } = {},
+): Promise<{ recipients: number; chunkIds: number[] }> {
   const rows = await sql<{ chunk_id: number; recipients: number }[]>`
     WITH audience AS (
       SELECT lead_id, (row_number() OVER (ORDER BY lead_id) - 1) / ${CHUNK_SIZE} AS n
@@ -46,9 +52,21 @@ export async function addRecipients(sql: Queryable, source: LedgerSource, audien
   const recipients = rows.reduce((sum, row) => sum + row.recipients, 0);
   // The chunk jobs start at once, long before autovacuum would notice the new rows: without fresh
   // statistics the planner takes a send's rows for a handful and scans the workspace's whole ledger for
-  // every chunk (measured: 10× slower at 100,000 rows).
-  if (recipients >= ANALYZE_AFTER_ROWS) await sql`ANALYZE email_sends`;
+  // every chunk (measured: 10× slower at 100,000 rows). A send written in slices says when (once).
+  if (options.analyze ?? recipients >= ANALYZE_AFTER_ROWS) await sql`ANALYZE email_sends`;
   return { recipients, chunkIds: rows.map((row) => row.chunk_id) };
+}
+
+/** Lead ids as an audience fragment for addRecipients (a slice of an audience read earlier). */
+export function leadIdsAudience(sql: Queryable, leadIds: readonly number[]): Fragment {
+  return sql`SELECT unnest(${leadIds as number[]}::bigint[]) AS lead_id`;
+}
+
+/** How many ledger rows a source has, whatever their state. */
+export async function countRows(sql: Queryable, teamId: string, kind: SourceKind, sourceId: number): Promise<number> {
+  const [row] = await sql<{ count: number }[]>`
+    SELECT count(*)::int AS count FROM email_sends WHERE team_id = ${teamId} AND source_kind = ${kind} AND source_id = ${sourceId}`;
+  return row!.count;
 }
 
 /** Chunks of a source with rows still to send (queued, or claimed but not settled): what a resume re-enqueues. */
@@ -86,24 +104,26 @@ export interface ChunkRow {
   source_step: number;
 }
 
-/** The chunk's rows still to send, locked until the transaction ends: claims of one chunk take turns. */
+/**
+ * The chunk's rows still to send, locked until the transaction ends (claims of one chunk take turns),
+ * and their leads locked for the frequency cap: two sends reaching one person at the same moment take
+ * turns too, so each sees the other's claim. Lead locks are taken in id order (two claims never
+ * deadlock), after the row locks, in the same statement: one round trip per chunk fewer. Lock space 1 of
+ * the two-key advisory locks is the frequency cap's.
+ */
 export async function lockChunkRows(sql: Queryable, teamId: string, chunkId: number): Promise<ChunkRow[]> {
   return sql<ChunkRow[]>`
-    SELECT id, lead_id, state, batch_key, source_kind, source_id, run_id, source_step FROM email_sends
-    WHERE team_id = ${teamId} AND chunk_id = ${chunkId} AND state IN ('queued', 'sending')
-    ORDER BY id
-    FOR UPDATE`;
-}
-
-/**
- * Serialises claims that involve the same leads (in id order, so two claims never deadlock), so two
- * sends reaching one person at the same moment both see each other under the frequency cap.
- * Lock space 1 of the two-key advisory locks is the frequency cap's.
- */
-export async function lockLeadsForCap(sql: Queryable, leadIds: readonly number[]): Promise<void> {
-  await sql`
-    SELECT count(pg_advisory_xact_lock(1, (id % 2147483647)::int))
-    FROM (SELECT DISTINCT unnest(${leadIds as number[]}::bigint[]) AS id ORDER BY 1) AS ordered`;
+    WITH claimed AS (
+      SELECT id, lead_id, state, batch_key, source_kind, source_id, run_id, source_step FROM email_sends
+      WHERE team_id = ${teamId} AND chunk_id = ${chunkId} AND state IN ('queued', 'sending')
+      ORDER BY id
+      FOR UPDATE
+    ),
+    leads_locked AS (
+      SELECT count(pg_advisory_xact_lock(1, (lead_id % 2147483647)::int)) AS locks
+      FROM (SELECT DISTINCT lead_id FROM claimed ORDER BY 1) AS ordered
+    )
+    SELECT claimed.* FROM claimed CROSS JOIN leads_locked ORDER BY id`;
 }
 
 /** What rendering needs of a lead, and whether it may be mailed. */

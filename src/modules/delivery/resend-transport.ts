@@ -41,6 +41,7 @@ export class ResendTransport implements EmailTransport {
       subject: email.subject,
       html: email.html,
       text: email.text,
+      ...(email.replyTo ? { replyTo: email.replyTo } : {}),
       ...(email.headers ? { headers: email.headers } : {}),
       ...(email.tags ? { tags: [...email.tags] } : {}),
     }));

@@ -14,7 +14,6 @@ import {
   cancelQueuedRows,
   leadsForSending,
   lockChunkRows,
-  lockLeadsForCap,
   recentSends,
   settleBatch,
   type BatchResult,
@@ -109,7 +108,6 @@ async function claimBatch(
 
     const leadIds = rows.map((row) => row.lead_id);
     const now = services.clock.now();
-    await lockLeadsForCap(tx, leadIds);
     const [leads, recent] = await Promise.all([leadsForSending(tx, teamId, leadIds), recentSends(tx, teamId, leadIds, now)]);
     const leadById = new Map(leads.map((lead) => [lead.id, lead]));
     const recentByLead = new Map(recent.map((entry) => [entry.lead_id, entry]));
@@ -227,6 +225,7 @@ function renderRow(
   return {
     from,
     to: lead.email,
+    ...(prepared.replyTo ? { replyTo: prepared.replyTo } : {}),
     subject: rendered.subject,
     html: rendered.html,
     text: rendered.text,

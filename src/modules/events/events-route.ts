@@ -14,7 +14,7 @@ export function eventsRoute(services: Services): Route {
     limitBytes: 5 * 1024 * 1024,
     async handle({ teamId, body }) {
       const { items, single } = readBatch(body, { noun: 'event', listKey: 'events', marker: 'name', max: MAX_EVENTS_PER_BATCH });
-      const result = await recordEvents({ sql: services.sql, trackingSecret: services.config.trackingSecret }, teamId, items, { source: 'api' });
+      const result = await recordEvents(services, teamId, items, { source: 'api' });
       if (single && result.failed === 1) throw new HttpError(400, 'the event is invalid', result.errors[0]!.problems);
       return { status: 200, body: result };
     },

@@ -1,8 +1,9 @@
-import type { Sql } from '../../db/client.ts';
+import type { Services } from '../../services.ts';
 import { hashEmail } from '../leads/email-hash.ts';
 import { describeIssues } from '../leads/lead-input.ts';
 import { ensureLeads, forgottenHashes, hasForgottenEmails } from '../leads/queries.ts';
 import { FORGOTTEN_ADDRESS_PROBLEM, upsertLeads, type LeadItemError } from '../leads/upsert-leads.ts';
+import { reactToEvents } from '../sequences/react-to-events.ts';
 import { EventInputSchema, eventKind, urlPath, type EventInput } from './event-input.ts';
 import { insertEvents, type EventRecord } from './queries.ts';
 
@@ -23,12 +24,13 @@ export interface RecordEventsResult {
  * arrive: a download form, a webinar sign-up), unless it was erased with /nurture forget.
  */
 export async function recordEvents(
-  deps: { sql: Sql; trackingSecret: string },
+  services: Services,
   teamId: string,
   items: readonly unknown[],
   options: { source: string },
 ): Promise<RecordEventsResult> {
   if (items.length > MAX_EVENTS_PER_BATCH) throw new RangeError(`at most ${MAX_EVENTS_PER_BATCH} events per batch`);
+  const deps = { sql: services.sql, trackingSecret: services.config.trackingSecret };
   const errors: LeadItemError[] = [];
   let valid: Array<{ index: number; event: EventInput }> = [];
   items.forEach((item, index) => {
@@ -71,6 +73,8 @@ export async function recordEvents(
     occurred_at: event.occurred_at ?? receivedAt,
   }));
   const recorded = await insertEvents(deps.sql, teamId, options.source, records);
+  // Sequences that start or end on these events (a download, a demo request) react in a queue.
+  await reactToEvents(services, teamId, records);
 
   errors.sort((a, b) => a.index - b.index);
   return {

@@ -1,7 +1,18 @@
 import type { KnownBlock } from '@slack/types';
 import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
 import type { RecentEvent } from '../events/queries.ts';
+import { leadRunLine } from '../sequences/build-sequence-messages.ts';
+import type { LeadRun } from '../sequences/runs.ts';
 import type { LeadRow } from './queries.ts';
+
+/** Sequences listed on the card: the ones the lead is in first, then the latest that ended. */
+const RUNS_SHOWN = 10;
+
+/** The lead's sequences and where they are in each; next sends on `timeZone`'s clock (the lead's own). */
+export interface CardJourney {
+  runs: readonly LeadRun[];
+  timeZone: string;
+}
 
 const STATUS_NOTES: Record<LeadRow['status'], string> = {
   subscribed: ':large_green_circle: subscribed',
@@ -11,7 +22,7 @@ const STATUS_NOTES: Record<LeadRow['status'], string> = {
 };
 
 /** The lead card: who, where in the journey, and what they did lately. Fits well within Slack's 50 blocks. */
-export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], now = new Date()): KnownBlock[] {
+export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], journey: CardJourney = { runs: [], timeZone: 'UTC' }, now = new Date()): KnownBlock[] {
   const name = [lead.first_name, lead.last_name].filter(Boolean).join(' ') || lead.email;
   const field = (label: string, value: string | null | undefined) => ({ type: 'mrkdwn' as const, text: `*${label}*\n${value ? escapeMrkdwn(value) : '—'}` });
   const blocks: KnownBlock[] = [
@@ -42,6 +53,7 @@ export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], now
     if (attributes.length > 30) lines.push(`…and ${attributes.length - 30} more`);
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Custom attributes*\n${lines.join('\n')}`, 3000) } });
   }
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Sequences*\n${sequenceLines(journey, now)}`, 3000) } });
   blocks.push({ type: 'divider' });
   const activity =
     recent.length > 0
@@ -49,6 +61,14 @@ export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], now
       : '_No activity recorded yet._';
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Recent activity*\n${activity}`, 3000) } });
   return blocks;
+}
+
+function sequenceLines({ runs, timeZone }: CardJourney, now: Date): string {
+  if (runs.length === 0) return '_Not in any sequence._';
+  const ordered = [...runs].sort((a, b) => Number(b.status === 'active') - Number(a.status === 'active') || b.enrolledAt.getTime() - a.enrolledAt.getTime());
+  const lines = ordered.slice(0, RUNS_SHOWN).map((run) => `• ${leadRunLine(run, now, timeZone)}`);
+  if (ordered.length > RUNS_SHOWN) lines.push(`…and ${ordered.length - RUNS_SHOWN} earlier`);
+  return lines.join('\n');
 }
 
 function describeEvent(event: RecentEvent): string {

@@ -143,6 +143,7 @@ function statusText(facts: CardFacts): string {
     case 'scheduled':
       return `:calendar: *Approved.* It goes out ${formatInZone(newsletter.send_at, timeZone)}.\n${expiryText(facts)}`;
     case 'sending':
+      if (newsletter.recipient_count === null) return `:outbox_tray: *Starting:* ${count(totals.sent)} sent so far; the rest of the ${people(newsletter.planned_count)} are being added.`;
       return `:outbox_tray: *Sending:* ${count(totals.sent)} / ${count(total)} sent · ${count(totals.failed)} failed${totals.suppressed + totals.capped > 0 ? ` · ${count(totals.suppressed + totals.capped)} skipped` : ''}`;
     case 'paused':
       return `:double_vertical_bar: *Paused* after ${count(totals.sent)} / ${count(total)}: ${escapeMrkdwn(newsletter.pause_reason ?? 'no reason given')}\nA marketer or admin can resume it.`;

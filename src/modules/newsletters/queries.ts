@@ -79,6 +79,8 @@ export async function finishIfDone(sql: Queryable, teamId: string, id: number): 
   const [row] = await sql<NewsletterRow[]>`
     UPDATE newsletters n SET status = 'sent', finished_at = now(), updated_at = now()
     WHERE n.team_id = ${teamId} AND n.id = ${id} AND n.status = 'sending'
+      -- No count yet: its rows are still being written.
+      AND n.recipient_count IS NOT NULL
       AND NOT EXISTS (
         SELECT 1 FROM email_sends s
         WHERE s.source_kind = 'newsletter' AND s.source_id = n.id AND s.team_id = n.team_id AND s.state IN ('queued', 'sending'))

@@ -1,14 +1,14 @@
 import type { Services } from '../../services.ts';
-import { addRecipients } from '../delivery/ledger-queries.ts';
+import { addRecipients, ANALYZE_AFTER_ROWS, countRows, leadIdsAudience } from '../delivery/ledger-queries.ts';
 import { enqueueChunks } from '../delivery/send-chunk-queue.ts';
-import { audienceIds, findSegmentById } from '../segments/queries.ts';
+import { audienceLeadIds, findSegmentById } from '../segments/queries.ts';
 import { ruleContext } from '../segments/segments.ts';
 import { recordAudit } from '../workspaces/queries.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
 import { enqueuePendingChunks } from './enqueue-pending-chunks.ts';
-import { NURTURE_ACTOR } from './newsletter.ts';
+import { NURTURE_ACTOR, type NewsletterRow } from './newsletter.ts';
 import { pausedDmText } from './newsletter-source.ts';
-import { changeNewsletter, findNewsletter, overdueScheduled, type NewsletterChange } from './queries.ts';
+import { changeNewsletter, findNewsletter, newsletterState, overdueScheduled, type NewsletterChange } from './queries.ts';
 import { requestCardUpdate } from './update-newsletter-card-queue.ts';
 
 /** The sweep leaves a newsletter this long to its own job before starting it itself. */
@@ -31,19 +31,35 @@ function audienceGrew(planned: number, recipients: number): string | undefined {
 }
 
 /**
+ * Rows are written in slices, each committed and its chunks queued at once, so the first emails leave
+ * while the rest are written (the start of a 100,000-recipient send took a second before anything left).
+ * The first slice is small: it only has to keep every worker busy until the second is in.
+ */
+const FIRST_SLICE = 2_000;
+const SLICE = 25_000;
+
+/**
  * The newsletters.start job: at its time, an approved newsletter either expires (later than the
  * workspace's send_expiry_minutes: nothing goes out late) or starts. Starting is one transaction: status
- * `sending`, the audience computed now (suppressed leads left out) written to the ledger in chunks, the
- * recipient count, the audit entry. Its chunk jobs are queued after the commit; should the process die
- * before, the job's retry finds it `sending` and queues the pending chunks (again: a duplicate finds
- * nothing to claim). `now` is the job's clock, given by tests.
+ * `sending`, the audience computed now (suppressed leads left out) and the audit entry; when the audience
+ * grew well past the plan, every row is written and the newsletter paused in it too. Otherwise its rows
+ * are written in slices after the commit (see SLICE), and the recipient count is set last: until then the
+ * newsletter cannot finish. Should the process die on the way, the job's retry finds it `sending` without
+ * a count, writes what is missing (rows already there are left alone) and queues every pending chunk (a
+ * duplicate job finds nothing to claim). `now` is the job's clock, given by tests.
  */
-export async function startNewsletter(services: Services, job: { teamId: string; newsletterId: number }, now = new Date()): Promise<void> {
+export async function startNewsletter(services: Services, job: { teamId: string; newsletterId: number }, now = services.clock.now()): Promise<void> {
   const { sql } = services;
   const { teamId, newsletterId } = job;
   const log = services.logger.child({ teamId, newsletterId, job: 'newsletters.start' });
   const newsletter = await findNewsletter(sql, teamId, newsletterId);
   if (!newsletter) return;
+  if ((newsletter.status === 'sending' || newsletter.status === 'paused') && newsletter.recipient_count === null) {
+    const segment = newsletter.segment_id === null ? undefined : await findSegmentById(sql, teamId, newsletter.segment_id);
+    const leadIds = segment ? await audienceLeadIds(sql, segment.rule, ruleContext(teamId, now), { purpose: 'sending' }) : [];
+    const recipients = await writeRecipients(services, newsletter, leadIds);
+    log.info({ recipients }, 'newsletter start resumed: the rest of its recipients are written');
+  }
   if (newsletter.status === 'sending') {
     const chunks = await enqueuePendingChunks(services, teamId, newsletterId);
     log.info({ chunks }, 'newsletter already started; its pending chunks are queued again');
@@ -72,37 +88,60 @@ export async function startNewsletter(services: Services, job: { teamId: string;
   const started = await sql.begin(async (tx) => {
     const row = await changeNewsletter(tx, teamId, newsletterId, ['scheduled'], { status: 'sending', started_at: now });
     if (!row) return undefined;
-    const audience = audienceIds(tx, segment.rule, ruleContext(teamId, now), { purpose: 'sending' });
-    const { recipients, chunkIds } = await addRecipients(tx, { teamId, kind: 'newsletter', id: newsletterId }, audience);
-    await changeNewsletter(tx, teamId, newsletterId, ['sending'], { recipient_count: recipients });
+    const leadIds = await audienceLeadIds(tx, segment.rule, ruleContext(teamId, now), { purpose: 'sending' });
     await recordAudit(tx, {
       teamId,
       actorUserId: NURTURE_ACTOR,
       action: 'newsletter.started',
       subject: String(newsletterId),
-      details: { recipients, chunks: chunkIds.length, lateSeconds: Math.max(0, Math.round(lateMs / 1000)) },
+      details: { recipients: leadIds.length, lateSeconds: Math.max(0, Math.round(lateMs / 1000)) },
     });
+    const grew = audienceGrew(newsletter.planned_count, leadIds.length);
+    if (!grew) return { row, leadIds, grew };
     // Paused in the same transaction as the rows are written: no chunk is queued, Resume queues them.
-    const grew = audienceGrew(newsletter.planned_count, recipients);
-    if (grew) {
-      await changeNewsletter(tx, teamId, newsletterId, ['sending'], { status: 'paused', pause_reason: grew });
-      await recordAudit(tx, { teamId, actorUserId: NURTURE_ACTOR, action: 'newsletter.paused', subject: String(newsletterId), details: { reason: grew } });
-    }
-    return { recipients, chunkIds, grew };
+    const { recipients } = await addRecipients(tx, ledgerSource(newsletter), leadIdsAudience(tx, leadIds));
+    await changeNewsletter(tx, teamId, newsletterId, ['sending'], { status: 'paused', pause_reason: grew, recipient_count: recipients });
+    await recordAudit(tx, { teamId, actorUserId: NURTURE_ACTOR, action: 'newsletter.paused', subject: String(newsletterId), details: { reason: grew } });
+    return { row, leadIds, grew };
   });
   if (!started) return;
   if (started.grew) {
-    log.warn({ planned: newsletter.planned_count, recipients: started.recipients }, 'newsletter paused at its start: the audience grew past the approved plan');
+    log.warn({ planned: newsletter.planned_count, recipients: started.leadIds.length }, 'newsletter paused at its start: the audience grew past the approved plan');
     await services.slack.chat
       .postMessage({ channel: newsletter.requested_by, text: pausedDmText(newsletterId, newsletter.content.template.name, newsletter.channel_id, started.grew) })
       .catch((error) => log.error({ err: error }, 'could not tell the requester the newsletter paused'));
     await requestCardUpdate(services, teamId, newsletterId);
     return;
   }
-  await enqueueChunks(services, { teamId, kind: 'newsletter', id: newsletterId }, started.chunkIds);
-  log.info({ recipients: started.recipients, chunks: started.chunkIds.length }, 'newsletter started');
+  const recipients = await writeRecipients(services, started.row, started.leadIds);
+  log.info({ recipients }, 'newsletter started');
   // Also finishes a newsletter nobody is left to receive.
   await requestCardUpdate(services, teamId, newsletterId);
+}
+
+const ledgerSource = (newsletter: NewsletterRow) => ({ teamId: newsletter.team_id, kind: 'newsletter' as const, id: newsletter.id });
+
+/**
+ * Writes the started newsletter's ledger rows in slices, queueing each slice's chunks as soon as it is
+ * committed, then sets the recipient count (every row of the newsletter, including any an earlier attempt
+ * wrote). Stops adding rows once the newsletter was cancelled.
+ */
+async function writeRecipients(services: Services, newsletter: NewsletterRow, leadIds: readonly number[]): Promise<number> {
+  const { sql } = services;
+  const source = ledgerSource(newsletter);
+  for (let from = 0, slice = 0; from < leadIds.length; slice++) {
+    const size = slice === 0 ? FIRST_SLICE : SLICE;
+    const state = slice === 0 ? undefined : await newsletterState(sql, source.teamId, source.id);
+    if (state && state.status !== 'sending' && state.status !== 'paused') break;
+    // Statistics after the first slice and the last, and only for a send large enough to need them.
+    const analyze = (slice === 0 || from + size >= leadIds.length) && leadIds.length >= ANALYZE_AFTER_ROWS;
+    const { chunkIds } = await addRecipients(sql, source, leadIdsAudience(sql, leadIds.slice(from, from + size)), { analyze });
+    await enqueueChunks(services, source, chunkIds);
+    from += size;
+  }
+  const recipients = await countRows(sql, source.teamId, 'newsletter', source.id);
+  await changeNewsletter(sql, source.teamId, source.id, ['sending', 'paused', 'cancelled'], { recipient_count: recipients });
+  return recipients;
 }
 
 /** The overdue sweep: approved newsletters past their time whose own job never came (see the queue). */

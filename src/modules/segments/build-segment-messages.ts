@@ -113,7 +113,7 @@ export function segmentShowMessage({ segment, count, sample, usages }: ShownSegm
         text: clip(
           usages.length === 0
             ? '*Used by* — not used yet.'
-            : `*Used by*\n${usages.map((usage) => `• the ${usage.kind} ${segmentName(usage.name)}${usage.blocksDelete ? ' (active)' : ''}`).join('\n')}`,
+            : `*Used by*\n${usages.map((usage) => `• the ${usage.kind} ${segmentName(usage.name)}${usage.blocksDelete ? ' · keeps it from being deleted' : ''}`).join('\n')}`,
           SECTION_LIMIT,
         ),
       },

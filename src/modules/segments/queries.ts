@@ -158,6 +158,16 @@ export function audienceIds(sql: Queryable, rule: Rule, context: RuleContext, op
   return sql`SELECT l.id AS lead_id FROM leads l WHERE ${audienceWhere(sql, rule, context, options)}`;
 }
 
+/**
+ * The audience's lead ids in id order, read once (e.g. to write a send's ledger in slices). One array
+ * value rather than a row per lead: a million ids cost ~8 MB of heap instead of a million row objects.
+ */
+export async function audienceLeadIds(sql: Queryable, rule: Rule, context: RuleContext, options: AudienceOptions): Promise<number[]> {
+  const [row] = await sql<{ ids: number[] }[]>`
+    SELECT coalesce(array_agg(lead_id ORDER BY lead_id), '{}') AS ids FROM (${audienceIds(sql, rule, context, options)}) AS audience`;
+  return row!.ids;
+}
+
 export async function insertSegment(
   sql: Queryable,
   segment: { teamId: string; name: string; description?: string; rule: Rule; includeSuppressed: boolean; userId: string },

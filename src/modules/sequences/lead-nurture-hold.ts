@@ -1,0 +1,47 @@
+import { UsageError } from '../../lib/errors.ts';
+import type { Services } from '../../services.ts';
+import { recordAudit } from '../workspaces/queries.ts';
+import { findSequence } from './queries.ts';
+import { deferLeadRows, deleteHold, sequencesWithOpenRuns, undeferLeadRows, upsertHold } from './run-queries.ts';
+import { reschedule } from './sequence-lifecycle.ts';
+import { requestTick } from './tick-sequences-queue.ts';
+
+export const holdRefusedText = { noLead: 'That lead no longer exists.' };
+
+/**
+ * "A human is on this lead" (a rep claimed a hot lead): no sequence step goes to the lead until `until`.
+ * Steps coming due meanwhile move to the hold's end (then into the send window, at the tick); sequence
+ * emails already queued for the lead wait too (deferred to the hold's end). Holding again replaces the
+ * hold. Enrollment goes on: a held lead's runs simply wait.
+ */
+export async function holdLeadNurture(services: Services, input: { teamId: string; leadId: number; until: Date; byUserId: string; reason: string }): Promise<void> {
+  const { teamId, leadId } = input;
+  await services.sql.begin(async (tx) => {
+    if (!(await upsertHold(tx, input))) throw new UsageError(holdRefusedText.noLead);
+    const deferred = await deferLeadRows(tx, teamId, leadId, input.until);
+    await recordAudit(tx, { teamId, actorUserId: input.byUserId, action: 'lead.nurture_held', subject: String(leadId), details: { until: input.until.toISOString(), reason: input.reason, emailsDeferred: deferred } });
+  });
+}
+
+/**
+ * Ends a hold before its time: what it deferred may go, and the lead's runs are due at their own times
+ * again (not before now, within the window). False when the lead was not held.
+ */
+export async function releaseLeadNurture(services: Services, input: { teamId: string; leadId: number; byUserId: string }): Promise<boolean> {
+  const { teamId, leadId } = input;
+  const now = services.clock.now();
+  const released = await services.sql.begin(async (tx) => {
+    if (!(await deleteHold(tx, teamId, leadId))) return undefined;
+    await undeferLeadRows(tx, teamId, leadId, now);
+    let dueNow = 0;
+    for (const sequenceId of await sequencesWithOpenRuns(tx, teamId, leadId)) {
+      const sequence = await findSequence(tx, teamId, sequenceId);
+      if (sequence) dueNow += await reschedule(tx, sequence, now, { leadId });
+    }
+    await recordAudit(tx, { teamId, actorUserId: input.byUserId, action: 'lead.nurture_released', subject: String(leadId) });
+    return { dueNow };
+  });
+  if (!released) return false;
+  if (released.dueNow > 0) await requestTick(services);
+  return true;
+}
