@@ -4,6 +4,7 @@ import { benchCsvImport } from './csv-import.ts';
 import { benchDelivery } from './delivery.ts';
 import { benchLeadIngest } from './lead-ingest.ts';
 import { benchSegments } from './segments.ts';
+import { benchSequences } from './sequences.ts';
 import { benchStartup } from './startup.ts';
 
 const benches: Record<string, () => Promise<void>> = {
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   'csv-import': benchCsvImport,
   segments: benchSegments,
   delivery: benchDelivery,
+  sequences: benchSequences,
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {

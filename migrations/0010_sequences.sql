@@ -25,6 +25,9 @@ CREATE TABLE sequences (
   -- NULL: a lead goes through a sequence once. N: again, N days after their last run ended.
   reenroll_after_days  integer CHECK (reenroll_after_days BETWEEN 1 AND 3650),
   status               text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'active', 'paused', 'archived')),
+  -- Send batches failing one after another (each after its own retries); a success resets it. At the
+  -- pipeline's limit the sequence pauses itself and tells its creator, as a newsletter does.
+  failure_streak       integer NOT NULL DEFAULT 0,
   -- Segment-entry triggers: the sweep enrolls members without a run; it last ran at (for the card).
   swept_at             timestamptz,
   created_by           text NOT NULL,

@@ -52,6 +52,16 @@ const expectOneEachAtMost = (prefix: string) => {
   expect(new Set(recipients).size).toBe(recipients.length);
 };
 
+/** The audit trail of a newsletter that paused itself and was resumed by the second marketer. */
+const PAUSED_BY_NURTURE_THEN_RESUMED = [
+  `newsletter.requested by ${MARKETER}`,
+  `newsletter.approved by ${SECOND_MARKETER}`,
+  'newsletter.started by nurture',
+  'newsletter.paused by nurture',
+  `newsletter.resumed by ${SECOND_MARKETER}`,
+  'newsletter.finished by nurture',
+];
+
 describe('sending a newsletter', () => {
   it('approved, every member gets exactly one email, the card shows progress at a throttled pace and ends with the summary', async () => {
     const team = app.slack.teamId;
@@ -161,14 +171,32 @@ describe('sending a newsletter', () => {
     expect(emailsTo('halt')).toHaveLength(500);
     expectOneEachAtMost('halt');
     await waitForCard(app, paused, '*Sent* to 500 people: accepted *500*');
-    expect(await auditActions(app, newsletter.id)).toEqual([
-      `newsletter.requested by ${MARKETER}`,
-      `newsletter.approved by ${SECOND_MARKETER}`,
-      'newsletter.started by nurture',
-      'newsletter.paused by nurture',
-      `newsletter.resumed by ${SECOND_MARKETER}`,
-      'newsletter.finished by nurture',
-    ]);
+    expect(await auditActions(app, newsletter.id)).toEqual(PAUSED_BY_NURTURE_THEN_RESUMED);
+  });
+
+  it('pauses itself after five failed batches in a row, tells the requester why, and resumed with Resend healthy sends everyone one email', async () => {
+    await insertManyLeads(app, 'streak', 500);
+    const { newsletter } = await planNewsletter(app, MARKETER, { templateId, segmentId: await segmentOf('streak') });
+    const pausedDms = () => app.slack.callsTo('chat.postMessage').filter((call) => call.args.channel === MARKETER && String(call.args.text).includes(`newsletter #${newsletter.id} `));
+    // Every attempt of its five batches (three each, in parallel) gets a 500.
+    app.resend.failNext(15, { status: 500 });
+    await clickCard(app, SECOND_MARKETER, ActionIds.newsletterApprove, newsletter);
+
+    const reason = '5 batches in a row could not be sent. The last one: Resend did not answer (server-error 500): An unexpected error occurred.';
+    const dm = await app.slack.waitForCall('chat.postMessage', (call) => call.args.channel === MARKETER && String(call.args.text).includes(`newsletter #${newsletter.id} `), { timeoutMs: 15_000 });
+    expect(dm.args.text).toBe(pausedDmText(newsletter.id, 'Autumn line', newsletter.channel_id, reason));
+    const paused = await findRow(app, newsletter.id);
+    expect(paused).toMatchObject({ status: 'paused', pause_reason: reason });
+    await waitForCard(app, paused, `*Paused* after 0 / 500: ${reason}`);
+    expect(emailsTo('streak')).toEqual([]);
+
+    expect(await clickCard(app, SECOND_MARKETER, ActionIds.newsletterResume, paused)).toBeUndefined();
+    await waitFor(async () => (await findRow(app, newsletter.id)).status === 'sent', { timeoutMs: 20_000, description: 'the resumed send to finish' });
+    expect(emailsTo('streak')).toHaveLength(500);
+    expectOneEachAtMost('streak');
+    await waitForCard(app, paused, '*Sent* to 500 people: accepted *500*');
+    expect(pausedDms()).toHaveLength(1);
+    expect(await auditActions(app, newsletter.id)).toEqual(PAUSED_BY_NURTURE_THEN_RESUMED);
   });
 
   it('a start that dies after its commit, before queueing its chunks, is completed by its retry: everyone once', async () => {

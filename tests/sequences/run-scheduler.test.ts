@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollLeads } from '../../src/modules/sequences/runs.ts';
+import { updateWorkspaceSettings } from '../../src/modules/workspaces/settings.ts';
 import { activateSequence, stepsChanged } from '../../src/modules/sequences/sequence-lifecycle.ts';
 import { apiClient, type ApiClient } from '../support/api-client.ts';
 import { ManualClock } from '../support/manual-clock.ts';
@@ -165,5 +166,29 @@ describe('editing an active sequence', () => {
     await app.db.sql`UPDATE templates SET subject = 'Revised second for {{ first_name }}', updated_at = now() WHERE id = ${second}`;
     await tickAt('2026-11-20T00:30:00Z', id);
     expect(subjectsTo(app, lead.email)).toEqual(['Live first for Tomo', 'Revised second for Tomo']);
+  });
+});
+
+describe('who the emails are from', () => {
+  it("signs with the sequence's sender and reply-to, else the workspace's name, else EMAIL_FROM's: the From line and the footer agree", async () => {
+    const template = await createTemplate(app, 'Signed');
+    clock.set('2026-11-20T03:00:00Z');
+    const own = await liveSequence({ name: 'Signed by Mari', senderName: 'Mari at Kojo', replyTo: 'mari@kojo.example', steps: [{ template }] });
+    const plain = await liveSequence({ name: 'Signed by nobody', steps: [{ template }] });
+    const [first, second] = [await addLead(app), await addLead(app)];
+    await enroll(own.id, [first!.id]);
+    await enroll(plain.id, [second!.id]);
+    // The workspace has no sender name of its own by the time the steps go out.
+    await updateWorkspaceSettings(app.db.sql, teamId, { senderName: null });
+    await tick(app);
+    const [fromMari] = await waitForEmailsTo(app, first!.email, 1);
+    const [fromNobody] = await waitForEmailsTo(app, second!.email, 1);
+    await updateWorkspaceSettings(app.db.sql, teamId, { senderName: 'Kojo Marketing' });
+
+    expect(fromMari).toMatchObject({ from: 'Mari at Kojo <news@test.example>', replyTo: ['mari@kojo.example'] });
+    expect(fromMari!.text).toContain('Mari at Kojo');
+    expect(fromNobody!.from).toBe('Nurture Test <news@test.example>');
+    expect(fromNobody!.replyTo).toBeUndefined();
+    expect(fromNobody!.text).toContain('Nurture Test');
   });
 });

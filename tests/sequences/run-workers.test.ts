@@ -2,15 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdLeadNurture } from '../../src/modules/sequences/lead-nurture-hold.ts';
 import { enrollLeads } from '../../src/modules/sequences/runs.ts';
 import { activateSequence, pauseSequence, resumeSequence } from '../../src/modules/sequences/sequence-lifecycle.ts';
+import { resumedText } from '../../src/modules/sequences/build-sequence-messages.ts';
 import { sequencePausedDmText } from '../../src/modules/sequences/sequence-source.ts';
 import { tickSequences } from '../../src/modules/sequences/tick-sequences.ts';
 import { insertSegment } from '../../src/modules/segments/queries.ts';
 import { updateWorkspaceSettings } from '../../src/modules/workspaces/settings.ts';
 import type { Enqueue } from '../../src/queue/queue-system.ts';
 import { ManualClock } from '../support/manual-clock.ts';
+import { replyText } from '../support/slack-replies.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { DAILY_WINDOW, MARKETER, addLead, createSequence, createTemplate, ledgerOf, runOf, settled, startSequenceApp, subjectsTo, tick, waitForEmailsTo, withWorker as runWithWorker, type SequenceSpec } from './run-support.ts';
+import { DAILY_WINDOW, MARKETER, OWNER, addLead, createSequence, createTemplate, ledgerOf, runOf, settled, startSequenceApp, subjectsTo, tick, waitForEmailsTo, withWorker as runWithWorker, type SequenceSpec } from './run-support.ts';
 
 /**
  * Two web instances (they tick when told, and run no workers: no background tick, no send job runs
@@ -202,6 +204,46 @@ describe('a sequence the delivery pipeline cannot send', () => {
     });
     expect(app.resend.byRecipient(lead.email)).toHaveLength(1);
     expect(await ledgerOf(app, id, lead.id)).toMatchObject([{ state: 'accepted' }]);
+  });
+});
+
+describe('a sequence whose batches keep failing', () => {
+  it('pauses itself after five failed batches in a row and tells its creator why; resumed with Resend healthy, everyone gets one email', async () => {
+    clock.set('2026-12-14T10:00:00Z');
+    const flaky = await createTemplate(app, 'Flaky hello');
+    const { id } = await liveSequence({ name: 'Streaky', steps: [{ template: flaky }] });
+    await app.db.sql`
+      INSERT INTO leads (team_id, email, first_name) SELECT ${teamId}, 'streak-' || n || '@example.com', 'S' || n FROM generate_series(1, 500) AS n`;
+    const segment = await insertSegment(app.db.sql, { teamId, name: 'Streaky', rule: { type: 'field', field: 'email', op: 'starts_with', value: 'streak-' }, includeSuppressed: false, userId: MARKETER });
+    expect(await enrollLeads(app.nurture.services, { teamId, sequenceId: id, who: { segmentId: segment!.id }, enrolledBy: MARKETER })).toMatchObject({ ok: true, enrolled: 500 });
+    expect(await tick(app)).toMatchObject({ sent: 500, chunks: 5 });
+    const streakEmails = () => app.resend.emails.filter((email) => email.to[0]!.startsWith('streak-'));
+    const pausedDms = () => app.slack.callsTo('chat.postMessage').filter((call) => call.args.channel === MARKETER && String(call.args.text).includes('"Streaky"'));
+
+    // Every attempt of the five batches (three each, in parallel) gets a 500.
+    app.resend.failNext(15, { status: 500 });
+    await withWorker(async () => {
+      const dm = await app.slack.waitForCall('chat.postMessage', (call) => call.args.channel === MARKETER && String(call.args.text).includes('"Streaky"'), { timeoutMs: 15_000 });
+      expect(dm.args.text).toBe(
+        sequencePausedDmText('Streaky', '5 batches in a row could not be sent. The last one: Resend did not answer (server-error 500): An unexpected error occurred.'),
+      );
+    });
+    const someone = (await app.db.sql<{ id: number }[]>`SELECT id FROM leads WHERE team_id = ${teamId} AND email = 'streak-1@example.com'`)[0]!;
+    expect(await runOf(app, id, someone.id)).toMatchObject({ sequenceStatus: 'paused' });
+    expect(streakEmails()).toHaveLength(0);
+
+    expect(replyText((await app.command(OWNER, 'sequence resume Streaky')).reply.body)).toBe(resumedText('Streaky', 500));
+    // A resumed sequence starts a new streak: its first failed batch would not pause it again at once.
+    expect((await app.db.sql<{ failure_streak: number }[]>`SELECT failure_streak FROM sequences WHERE id = ${id}`)[0]).toEqual({ failure_streak: 0 });
+    await withWorker(async () => {
+      await app.resend.waitForEmails((email) => email.to[0]!.startsWith('streak-'), { count: 500, timeoutMs: 20_000 });
+      await settled(app, id);
+    });
+    const recipients = streakEmails().map((email) => email.to[0]);
+    expect(recipients).toHaveLength(500);
+    expect(new Set(recipients).size).toBe(500);
+    expect(await runOf(app, id, someone.id)).toMatchObject({ sequenceStatus: 'active' });
+    expect(pausedDms()).toHaveLength(1);
   });
 });
 

@@ -2,6 +2,9 @@ import type { Queryable } from '../../db/client.ts';
 import type { Services } from '../../services.ts';
 import type { CompiledTemplate } from '../templates/template.ts';
 
+/** Batches of one source failing one after another (each after its own retries) before the send pauses itself. */
+export const FAILURE_STREAK_LIMIT = 5;
+
 /** What kind of thing an email in the send ledger was sent for (email_sends.source_kind). */
 export type SourceKind = 'newsletter' | 'sequence';
 
@@ -57,3 +60,12 @@ export type ChunkOutcome =
   | { kind: 'failed'; reason: string };
 
 export type EmailSources = ReadonlyMap<SourceKind, EmailSourceKind>;
+
+/**
+ * Why a source pauses itself when this outcome left its failure streak at `streak` (undefined: the source
+ * is gone), or undefined when it goes on: only a failed batch that brings the streak to the limit pauses it.
+ */
+export function failureStreakPauseReason(outcome: ChunkOutcome, streak: number | undefined): string | undefined {
+  if (outcome.kind !== 'failed' || streak === undefined || streak < FAILURE_STREAK_LIMIT) return undefined;
+  return `${streak} batches in a row could not be sent. The last one: ${outcome.reason}`;
+}

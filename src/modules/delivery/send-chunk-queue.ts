@@ -25,7 +25,7 @@ export const sendChunkQueue = defineQueue({
   name: 'delivery.send-chunk',
   payload: SendChunkPayloadSchema,
   queue: { notify: true, retryLimit: 30, retryDelay: 5, retryBackoff: true, retryDelayMax: 600, expireInSeconds: 900, retentionSeconds: 7 * 24 * 3600 },
-  worker: { batchSize: 4, localConcurrency: 2, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 2 },
+  worker: { batchSize: 4, localConcurrency: 3, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5, notifyPollingIntervalSeconds: 2 },
   handle: (payload, context) => sendChunk(context.services, payload, context.signal),
 });
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Services } from '../../services.ts';
-import { emailSender } from '../templates/email-sender.ts';
+import { emailSender, type EmailSender } from '../templates/email-sender.ts';
 import { unsubscribeHeaders } from '../unsubscribes/unsubscribe-headers.ts';
 import { unsubscribeToken } from '../unsubscribes/unsubscribe-token.ts';
 import { recentWorkspaceSettings, type WorkspaceSettings } from '../workspaces/settings.ts';
@@ -160,8 +160,9 @@ async function deliverBatch(
 ): Promise<{ accepted: number; failed: number } | 'paused'> {
   const { teamId } = chunk;
   const rows = batch.rows.filter((row) => batch.leads.has(row.lead_id));
-  const from = emailSender(services.config, { senderName: prepared.senderName }).from;
-  const emails = rows.map((row) => renderRow(services, teamId, prepared, from, row, batch.leads.get(row.lead_id)!));
+  // One sender for the From line and the footer: without a name of its own, EMAIL_FROM's name is both.
+  const sender = emailSender(services.config, { senderName: prepared.senderName });
+  const emails = rows.map((row) => renderRow(services, teamId, prepared, sender, row, batch.leads.get(row.lead_id)!));
   let transientFailures = 0;
   for (;;) {
     const outcome: BatchOutcome = await services.email.sendBatch(emails, { teamId, idempotencyKey: batch.key, signal });
@@ -210,7 +211,7 @@ function renderRow(
   services: Services,
   teamId: string,
   prepared: Exclude<PreparedSource, { action: 'hold' }>,
-  from: string,
+  sender: EmailSender,
   row: ChunkRow,
   lead: SendingLead,
 ): OutgoingEmail {
@@ -218,12 +219,12 @@ function renderRow(
   const links = unsubscribeHeaders(config, unsubscribeToken(config.trackingSecret, { teamId, leadId: lead.id, sendId: row.id }));
   // A SendingLead is a MergeLead (the scope reads only merge fields: its status goes nowhere).
   const rendered = prepared.template(row.source_step)!.render(lead, {
-    senderName: prepared.senderName,
+    senderName: sender.name,
     postalAddress: prepared.postalAddress,
     unsubscribeUrl: links.url,
   });
   return {
-    from,
+    from: sender.from,
     to: lead.email,
     ...(prepared.replyTo ? { replyTo: prepared.replyTo } : {}),
     subject: rendered.subject,

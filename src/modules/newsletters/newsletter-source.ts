@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/client.ts';
 import type { Services } from '../../services.ts';
-import type { EmailSourceKind, PreparedSource, SourceContent } from '../delivery/email-source.ts';
+import { failureStreakPauseReason, type EmailSourceKind, type PreparedSource, type SourceContent } from '../delivery/email-source.ts';
 import { compileTemplate } from '../templates/compile-template.ts';
 import type { CompiledTemplate } from '../templates/template.ts';
 import { recordAudit } from '../workspaces/queries.ts';
@@ -8,8 +8,8 @@ import { NURTURE_ACTOR } from './newsletter.ts';
 import { changeNewsletter, newsletterContent, newsletterState, newsletterTemplateName, recordChunkResult } from './queries.ts';
 import { requestCardUpdate } from './update-newsletter-card-queue.ts';
 
-/** Batches failing one after another (each after its own retries) before the send pauses itself. */
-export const FAILURE_STREAK_LIMIT = 5;
+// The pipeline's rule now; still exported here for anything that imported it from newsletters.
+export { FAILURE_STREAK_LIMIT } from '../delivery/email-source.ts';
 
 export const pausedDmText = (newsletterId: number, templateName: string, channelId: string, reason: string) =>
   `:double_vertical_bar: Your newsletter #${newsletterId} "${templateName}" paused itself: ${reason}\nNothing more goes out until a marketer or admin presses *Resume* on its card in <#${channelId}>.`;
@@ -54,9 +54,8 @@ export const newsletterSource: EmailSourceKind = {
 
   async chunkSettled(services, teamId, newsletterId, outcome) {
     const streak = await recordChunkResult(services.sql, teamId, newsletterId, outcome.kind === 'failed');
-    if (outcome.kind === 'failed' && streak !== undefined && streak >= FAILURE_STREAK_LIMIT) {
-      await newsletterSource.pause(services, teamId, newsletterId, `${streak} batches in a row could not be sent. The last one: ${outcome.reason}`);
-    }
+    const pauseReason = failureStreakPauseReason(outcome, streak);
+    if (pauseReason) await newsletterSource.pause(services, teamId, newsletterId, pauseReason);
     // Progress and the end of the send are the card job's: at most one every ~2 s, however fast chunks settle.
     await requestCardUpdate(services, teamId, newsletterId);
   },

@@ -131,7 +131,10 @@ export async function hasMarkers(sql: Queryable, teamId: string, sequenceId: num
 
 // ---- sequences the runtime works on --------------------------------------------------------------
 
-/** Guarded status change: only from the statuses given, so of two people clicking at once one wins. */
+/**
+ * Guarded status change: only from the statuses given, so of two people clicking at once one wins. Going
+ * (back) to active starts a new failure streak: a resumed sequence gets FAILURE_STREAK_LIMIT fresh tries.
+ */
 export async function changeSequenceStatus(
   sql: Queryable,
   change: { teamId: string; sequenceId: number; from: readonly SequenceStatus[]; to: SequenceStatus; userId: string; at: Date },
@@ -139,9 +142,23 @@ export async function changeSequenceStatus(
   const rows = await sql`
     UPDATE sequences SET status = ${change.to}, updated_by = ${change.userId}, updated_at = now(),
       activated_at = CASE WHEN ${change.to} = 'active' AND activated_at IS NULL THEN ${change.at}::timestamptz ELSE activated_at END,
-      paused_at = CASE WHEN ${change.to} = 'paused' THEN ${change.at}::timestamptz ELSE paused_at END
+      paused_at = CASE WHEN ${change.to} = 'paused' THEN ${change.at}::timestamptz ELSE paused_at END,
+      failure_streak = CASE WHEN ${change.to} = 'active' THEN 0 ELSE failure_streak END
     WHERE team_id = ${change.teamId} AND id = ${change.sequenceId} AND status = ANY(${change.from as SequenceStatus[]}::text[])`;
   return rows.count > 0;
+}
+
+/**
+ * Keeps the sequence's failure streak after a chunk settled: a failed batch adds one, a sent one resets it
+ * (written only when the streak is not 0 already, so the common case writes nothing). Returns the streak;
+ * undefined when a failure was recorded for a sequence that no longer exists.
+ */
+export async function recordSequenceChunkResult(sql: Queryable, teamId: string, sequenceId: number, failed: boolean): Promise<number | undefined> {
+  const [row] = await sql<{ failure_streak: number }[]>`
+    UPDATE sequences SET failure_streak = ${failed ? sql`failure_streak + 1` : 0}
+    WHERE team_id = ${teamId} AND id = ${sequenceId} AND (${failed} OR failure_streak <> 0)
+    RETURNING failure_streak`;
+  return row?.failure_streak ?? (failed ? undefined : 0);
 }
 
 /** Who made the sequence and when it went live: the DM on a self-pause, and event triggers' cut-off. */

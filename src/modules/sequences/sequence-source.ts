@@ -1,10 +1,10 @@
 import type { Queryable } from '../../db/client.ts';
-import type { EmailSourceKind, PreparedSource, SourceContent } from '../delivery/email-source.ts';
+import { failureStreakPauseReason, type EmailSourceKind, type PreparedSource, type SourceContent } from '../delivery/email-source.ts';
 import { compileTemplate } from '../templates/compile-template.ts';
 import { findTemplateById, templateContentOf } from '../templates/queries.ts';
 import type { CompiledTemplate } from '../templates/template.ts';
 import { recentWorkspaceSettings } from '../workspaces/settings.ts';
-import { sendingSequence, sequenceFacts, stepLabels, stepTemplates } from './run-queries.ts';
+import { recordSequenceChunkResult, sendingSequence, sequenceFacts, stepLabels, stepTemplates } from './run-queries.ts';
 import { NURTURE_ACTOR, pauseBecause } from './sequence-lifecycle.ts';
 import { requestDeferredPull } from './tick-sequences-queue.ts';
 
@@ -63,8 +63,12 @@ export const sequenceSource: EmailSourceKind = {
     return { action: 'send', ...content };
   },
 
-  // Cheap on purpose (chunks settle up to 100 times a second): progress is in the ledger, read when asked.
+  // Cheap on purpose (chunks settle up to 100 times a second): progress is in the ledger, read when asked,
+  // and a sent batch writes its failure streak only when there was one to reset.
   async chunkSettled(services, teamId, sequenceId, outcome) {
+    const streak = await recordSequenceChunkResult(services.sql, teamId, sequenceId, outcome.kind === 'failed');
+    const pauseReason = failureStreakPauseReason(outcome, streak);
+    if (pauseReason) await sequenceSource.pause(services, teamId, sequenceId, pauseReason);
     if (outcome.kind === 'sent' && outcome.capped > 0) await requestDeferredPull(services, teamId, sequenceId);
   },
 

@@ -60,6 +60,9 @@ const COLUMNS: Record<keyof WorkspaceSettingsChange, string> = {
   sendExpiryMinutes: 'send_expiry_minutes',
 };
 
+const CACHE_MS = 10_000;
+const cached = new Map<string, { settings: WorkspaceSettings; until: number }>();
+
 /** Changes the given settings only; returns them all as they now are. */
 export async function updateWorkspaceSettings(sql: Queryable, teamId: string, change: WorkspaceSettingsChange): Promise<WorkspaceSettings> {
   const values = Object.fromEntries(
@@ -70,11 +73,10 @@ export async function updateWorkspaceSettings(sql: Queryable, teamId: string, ch
   if (Object.keys(values).length === 0) return getWorkspaceSettings(sql, teamId);
   await getWorkspaceSettings(sql, teamId);
   const [row] = await sql<SettingsRow[]>`UPDATE workspaces SET ${sql(values)} WHERE team_id = ${teamId} RETURNING ${sql.unsafe(SETTINGS_COLUMNS)}`;
+  // This process sees its own change at once; others within CACHE_MS.
+  cached.delete(teamId);
   return fromRow(row!);
 }
-
-const CACHE_MS = 10_000;
-const cached = new Map<string, { settings: WorkspaceSettings; until: number }>();
 
 /**
  * The settings as read at most 10 s ago, for hot paths (every send chunk reads the frequency cap): a
