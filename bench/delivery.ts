@@ -3,6 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { z } from 'zod';
 import { createLogger } from '../src/lib/logger.ts';
+import { emailTracking } from '../src/modules/tracking/email-tracking.ts';
 import { countByState } from '../src/modules/delivery/ledger-queries.ts';
 import { sendChunkQueue } from '../src/modules/delivery/send-chunk-queue.ts';
 import { ResendTransport } from '../src/modules/delivery/resend-transport.ts';
@@ -61,7 +62,9 @@ async function bareLoop(fake: FakeResendProcess) {
         SELECT id, email, first_name, last_name, company, title, industry, stage, attributes FROM leads
         WHERE team_id = ${app.teamId} AND id > ${afterId} ORDER BY id LIMIT 100`;
       const emails = leads.map((lead) => {
-        const rendered = template.render(lead, { senderName: 'Acme Marketing', postalAddress: '1 Main Street', unsubscribeUrl: `${app.url}/u/${lead.id}` });
+        // Tracked like the newsletter's emails (pixel, rewritten links): the same emails, byte for byte in size.
+        const tracking = emailTracking(app.nurture.services.config, template, { teamId: app.teamId, sendId: lead.id, leadId: lead.id, sentAt: new Date() });
+        const rendered = template.render(lead, { senderName: 'Acme Marketing', postalAddress: '1 Main Street', unsubscribeUrl: `${app.url}/u/${lead.id}` }, tracking);
         return { from: 'Acme Marketing <news@acme.example>', to: lead.email, subject: rendered.subject, html: rendered.html, text: rendered.text };
       });
       const outcome = await transport.sendBatch(emails, { teamId: app.teamId, idempotencyKey: `bare-${afterId}` });

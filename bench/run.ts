@@ -6,6 +6,7 @@ import { benchLeadIngest } from './lead-ingest.ts';
 import { benchSegments } from './segments.ts';
 import { benchSequences } from './sequences.ts';
 import { benchStartup } from './startup.ts';
+import { benchTracking } from './tracking.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   startup: benchStartup,
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   segments: benchSegments,
   delivery: benchDelivery,
   sequences: benchSequences,
+  tracking: benchTracking,
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {

@@ -16,6 +16,8 @@ import { RateLimiter } from './modules/delivery/rate-limiter.ts';
 import { ResendTransport } from './modules/delivery/resend-transport.ts';
 import { resendWebhookRoute } from './modules/resend-webhooks/resend-webhook-route.ts';
 import { unsubscribeRoutes } from './modules/unsubscribes/unsubscribe-routes.ts';
+import { trackingRoutes } from './modules/tracking/tracking-routes.ts';
+import { TrackingWriter } from './modules/tracking/tracking-writer.ts';
 import { createHttpServer, type Route } from './http/server.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
@@ -42,6 +44,8 @@ export interface NurtureOptions {
 export interface Nurture {
   readonly port: number;
   readonly services: Services;
+  /** Stores open and click events (web roles only). */
+  readonly tracking?: TrackingWriter;
   /** Graceful: stop taking requests, let running jobs finish, close pools, stop the embedded Postgres. */
   stop(): Promise<void>;
 }
@@ -85,9 +89,12 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
 
     const readiness: Readiness = { ready: false };
     const servesWeb = config.role !== 'worker';
+    // Stopped after the HTTP server (cleanups run in reverse): every answered open and click is flushed before the pool closes.
+    const tracking = servesWeb ? new TrackingWriter(sql, services.emailSources, logger) : undefined;
+    if (tracking) cleanups.push(() => tracking.stop());
     const routes: Route[] = [
       healthRoute({ sql, queues, role: config.role, readiness, version: VERSION }),
-      ...(servesWeb ? [leadsRoute(services), eventsRoute(services), ...unsubscribeRoutes(services), resendWebhookRoute(services)] : []),
+      ...(servesWeb ? [leadsRoute(services), eventsRoute(services), ...unsubscribeRoutes(services), ...trackingRoutes(services, tracking!), resendWebhookRoute(services)] : []),
     ];
     const slackApp = servesWeb ? createSlackApp(config, services, clientOptions) : undefined;
     if (slackApp) {
@@ -113,7 +120,7 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
     );
 
     let stopping: Promise<void> | undefined;
-    return { port, services, stop: () => (stopping ??= stopAll()) };
+    return { port, services, ...(tracking ? { tracking } : {}), stop: () => (stopping ??= stopAll()) };
   } catch (error) {
     await stopAll();
     throw error;

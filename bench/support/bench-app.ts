@@ -83,6 +83,12 @@ export interface BenchServer {
   readonly url: string;
   readonly teamId: string;
   readonly apiKey: string;
+  /** The app's database, for setting up rows and counting what it stored. */
+  readonly databaseUrl: string;
+  /** The app's TRACKING_SECRET, for signing tracking links as its emails carry them. */
+  readonly trackingSecret: string;
+  /** Stops the app process gracefully (SIGTERM) and leaves its database running. */
+  stopApp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,7 +107,7 @@ export async function startBenchServer(): Promise<BenchServer> {
       SLACK_SIGNING_SECRET: 'bench-signing-secret',
       SLACK_API_URL: slack.url,
       EMAIL_FROM: 'bench@example.com',
-      TRACKING_SECRET: 'b'.repeat(64),
+      TRACKING_SECRET: BENCH_TRACKING_SECRET,
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -119,17 +125,25 @@ export async function startBenchServer(): Promise<BenchServer> {
   const sql = createSql(databaseUrl, logger, { max: 1 });
   const { key } = await createApiKey(sql, { teamId: slack.teamId, label: 'bench', createdBy: 'U0BENCH' });
   await sql.end();
+  const stopApp = async () => {
+    child.kill('SIGTERM');
+    await exited;
+  };
   return {
     url: `http://127.0.0.1:${port}`,
     teamId: slack.teamId,
     apiKey: key,
+    databaseUrl,
+    trackingSecret: BENCH_TRACKING_SECRET,
+    stopApp,
     async stop() {
-      child.kill('SIGTERM');
-      await exited;
+      await stopApp();
       await stop();
     },
   };
 }
+
+const BENCH_TRACKING_SECRET = 'b'.repeat(64);
 
 export interface WorkerProcess {
   /** The worker's peak resident memory so far (VmHWM), in MB. */

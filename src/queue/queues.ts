@@ -8,6 +8,7 @@ import { exportSegmentCsvQueue } from '../modules/segments/export-segment-csv-qu
 import { recordSegmentSizesQueue } from '../modules/segments/record-segment-sizes-queue.ts';
 import { processWebhookQueue } from '../modules/resend-webhooks/process-webhook-queue.ts';
 import { pruneWebhooksQueue } from '../modules/resend-webhooks/prune-webhooks-queue.ts';
+import { scoreEventsQueue } from '../modules/scoring/score-events-queue.ts';
 import { reactToEventsQueue } from '../modules/sequences/react-to-events-queue.ts';
 import { sweepSegmentTriggersQueue } from '../modules/sequences/sweep-segment-triggers-queue.ts';
 import { tickSequencesQueue } from '../modules/sequences/tick-sequences-queue.ts';
@@ -28,4 +29,5 @@ export const QUEUES: readonly QueueDefinition[] = [
   tickSequencesQueue,
   sweepSegmentTriggersQueue,
   reactToEventsQueue,
+  scoreEventsQueue,
 ];

@@ -12,6 +12,7 @@ import { registerSegments } from '../modules/segments/register-segments.ts';
 import { registerSequences } from '../modules/sequences/register-sequences.ts';
 import { registerTemplates } from '../modules/templates/register-templates.ts';
 import { registerSettings } from '../modules/settings/register-settings.ts';
+import { registerScoring } from '../modules/scoring/register-scoring.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { unexpectedErrorText } from './messages.ts';
 import { registerNurtureCommand } from './nurture-command.ts';
@@ -44,6 +45,7 @@ export function createSlackApp(config: Config, services: Services, clientOptions
   registerSegments(app, services);
   registerTemplates(app, services);
   registerSettings(app, services);
+  registerScoring(app, services);
   registerNewsletters(app, services);
   registerSequences(app, services);
 

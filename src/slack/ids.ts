@@ -88,6 +88,8 @@ export const ActionIds = {
   /** Activate and enroll the trigger segment's members of today too. */
   sequenceActivateEnrollMembers: 'sequence_activate_enroll_members',
   sequenceArchiveConfirm: 'sequence_archive_confirm',
+  /** Every input of the scoring form: one per block, read by block id (build-scoring-modal.ts). */
+  scoringModelInput: 'scoring_model_input',
 } as const;
 
 export const CallbackIds = {
@@ -101,6 +103,7 @@ export const CallbackIds = {
   sequenceDetails: 'sequence_details',
   sequenceBuilder: 'sequence_builder',
   sequenceStep: 'sequence_step',
+  scoringModal: 'scoring_modal',
 } as const;
 
 /** Events API events Nurture listens to; manifest.yml must subscribe to exactly these (tests check). */

@@ -9,6 +9,7 @@ import { segmentSubcommand } from '../modules/segments/segment-subcommand.ts';
 import { sequenceSubcommand } from '../modules/sequences/sequence-subcommand.ts';
 import { templateSubcommand } from '../modules/templates/template-subcommand.ts';
 import { settingsSubcommand } from '../modules/settings/settings-subcommand.ts';
+import { scoringSubcommand } from '../modules/scoring/scoring-subcommand.ts';
 import type { Subcommand } from './subcommand.ts';
 
 /** Every `/nurture` subcommand, in the order `/nurture help` lists them. */
@@ -24,4 +25,5 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   newsletterSubcommand,
   sequenceSubcommand,
   settingsSubcommand,
+  scoringSubcommand,
 ];

@@ -285,28 +285,26 @@ describe('delivery.process-webhook: the ledger, the lead and the event log', () 
     expect(await leadStatus(bounced.lead)).toBe('complained');
   });
 
-  it('opened: the first open is dated, every open is an event, the state stays', async () => {
+  it('opened: Resend’s own open is kept under its own name and dates nothing (Nurture’s tracking counts opens)', async () => {
     const { email, lead, send, labels } = await sentEmail({ state: 'delivered' });
-    const firstAt = minutesAgo(3);
-    expect((await deliver(buildResendEvent('email.opened', email, { at: firstAt }))).outcome).toBe('applied');
-    expect((await deliver(buildResendEvent('email.opened', email, { at: minutesAgo(1) }))).outcome).toBe('duplicate-state');
-    expect(await sendRow(send)).toMatchObject({ state: 'delivered', opened_at: firstAt, clicked_at: null });
+    expect((await deliver(buildResendEvent('email.opened', email, { at: minutesAgo(3) }))).outcome).toBe('applied');
+    expect((await deliver(buildResendEvent('email.opened', email, { at: minutesAgo(1) }))).outcome).toBe('applied');
+    expect(await sendRow(send)).toMatchObject({ state: 'delivered', opened_at: null, clicked_at: null });
     expect((await eventsOf(lead)).map((row) => [row.name, row.properties])).toEqual([
-      ['email_opened', { ...labels, send_id: send.id }],
-      ['email_opened', { ...labels, send_id: send.id }],
+      ['resend_email_opened', { ...labels, send_id: send.id }],
+      ['resend_email_opened', { ...labels, send_id: send.id }],
     ]);
   });
 
-  it('clicked: the event carries the link, and a segment on that click finds the lead', async () => {
+  it('clicked: Resend’s own click keeps its link under its own name, and a segment on clicks does not count it twice', async () => {
     const { email, lead, send, labels } = await sentEmail({ state: 'delivered' });
     const link = `https://example.com/pricing?campaign=${randomUUID()}`;
-    const at = minutesAgo(2);
-    await deliver(buildResendEvent('email.clicked', email, { link, at }));
-    expect(await sendRow(send)).toMatchObject({ state: 'delivered', clicked_at: at });
-    expect(await eventsOf(lead)).toMatchObject([{ name: 'email_clicked', properties: { ...labels, send_id: send.id, url: link } }]);
+    await deliver(buildResendEvent('email.clicked', email, { link, at: minutesAgo(2) }));
+    expect(await sendRow(send)).toMatchObject({ state: 'delivered', clicked_at: null });
+    expect(await eventsOf(lead)).toMatchObject([{ name: 'resend_email_clicked', properties: { ...labels, send_id: send.id, url: link } }]);
 
     const rule = { type: 'behaviour', behaviour: 'email_clicked', message: labels.message, link, within_days: 1 } as const;
-    expect(await countAudience(app.db.sql, rule, { teamId, now: new Date() }, { purpose: 'reporting' })).toBe(1);
+    expect(await countAudience(app.db.sql, rule, { teamId, now: new Date() }, { purpose: 'reporting' })).toBe(0);
   });
 
   it('failed and suppressed: the row says so, with Resend\'s reason on the event', async () => {

@@ -18,6 +18,9 @@ const TEAM = 'T0PIPELINE';
 function testSource(options: { capPolicy?: 'skip' | 'defer' } = {}) {
   const template: CompiledTemplate = {
     content: { name: 'Pipeline test', stage: 'awareness', subject: 'Hello', preheader: '', body: 'Hi' },
+    version: 'pipeline-test-v1',
+    staticUrls: new Set(),
+    linkCount: 0,
     render: (lead, footer) => ({
       subject: `Hello ${lead.first_name ?? 'there'}`,
       preheader: '',

@@ -4,7 +4,7 @@ import { updateWorkspaceSettings } from '../../src/modules/workspaces/settings.t
 import { activateSequence, stepsChanged } from '../../src/modules/sequences/sequence-lifecycle.ts';
 import { apiClient, type ApiClient } from '../support/api-client.ts';
 import { ManualClock } from '../support/manual-clock.ts';
-import { buildResendEvent, newWebhookSecret, postResendWebhook } from '../support/resend-webhooks.ts';
+import { newWebhookSecret } from '../support/resend-webhooks.ts';
 import type { TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { MARKETER, addLead, addStep, createSequence, createTemplate, ledgerOf, runOf, settled, startSequenceApp, subjectsTo, tick, waitForEmailsTo, type SequenceSpec } from './run-support.ts';
@@ -68,8 +68,8 @@ describe('delays', () => {
 
 describe('conditions', () => {
   it('skips a step whose condition does not hold (recorded in the ledger), and the run moves on', async () => {
-    const names = ['Welcome', 'Nudge', 'Case study', 'Pricing tour'];
-    const [welcome, nudge, caseStudy, pricing] = await Promise.all(names.map((name) => createTemplate(app, name)));
+    const welcome = await createTemplate(app, 'Welcome', 'Hello {{ first_name | default: "there" }}, read [the guide](https://kojo.example/guide).');
+    const [nudge, caseStudy, pricing] = await Promise.all(['Nudge', 'Case study', 'Pricing tour'].map((name) => createTemplate(app, name)));
     clock.set('2026-11-10T00:00:00Z');
     const { id, stepIds } = await liveSequence({
       name: 'Conditions',
@@ -85,10 +85,13 @@ describe('conditions', () => {
     await enroll(id, [clicker.id, visitor.id]);
     await tickAt('2026-11-10T00:00:00Z', id);
 
-    // Clara clicks the welcome email (Resend tells us); Vik looks at the pricing page.
+    // Clara clicks the welcome email's link (through Nurture's click tracking); Vik looks at the pricing page.
     const [welcomeToClara] = await waitForEmailsTo(app, clicker.email, 1);
-    const click = buildResendEvent('email.clicked', welcomeToClara!, { link: 'https://kojo.example/guide', at: new Date('2026-11-10T00:20:00Z') });
-    expect((await postResendWebhook(`${app.url}/webhooks/resend`, click, { secret })).status).toBe(200);
+    clock.set('2026-11-10T00:20:00Z');
+    const guide = new URL(/href="([^"]*\/t\/c\/[^"]*)"/.exec(welcomeToClara!.html!)![1]!);
+    const click = await fetch(`${app.url}${guide.pathname}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' } });
+    expect(click.status).toBe(302);
+    expect(click.headers.get('location')).toMatch(/^https:\/\/kojo\.example\/guide\?nv=/);
     await waitFor(async () => (await app.db.sql`SELECT 1 FROM email_sends WHERE lead_id = ${clicker.id} AND clicked_at IS NOT NULL`).length === 1, { description: 'the click in the ledger' });
     const visit = await api.post('/api/v1/events', { email: visitor.email, name: 'page_view', properties: { url: 'https://kojo.example/pricing/enterprise' }, occurred_at: '2026-11-10T00:30:00Z' });
     expect(visit.status).toBe(200);

@@ -34,6 +34,8 @@ const SOURCES = [
   '{{ attributes.plan }}/{{ attributes.seats }}/{{ attributes.vip }}/{{ attributes.tags }}/{{ attributes.nested }}/{{ attributes.missing }}',
   '{{ attributes.plan | default: "free" }} {{ attributes.vip | default: "no" }} {{ attributes.empty | default: "none" }} {{ attributes.nothing | default: "nil" }} {{ attributes.seats | default: "n/a" }}',
   '{{title}}{{stage}}{{ industry|default:"any" }}',
+  // A link address as compileTemplate marks it for click tracking (markdown-with-liquid.ts): passed through alike.
+  '<a href="trk0123456789abcdefohttps://example.com/c/{{ company }}?e={{ email }}trk0123456789abcdefc">x</a>',
 ];
 
 describe('the fast renderer of merge-field-only templates', () => {

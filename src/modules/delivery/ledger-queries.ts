@@ -102,6 +102,8 @@ export interface ChunkRow {
   source_id: number;
   run_id: number;
   source_step: number;
+  /** When it was claimed (null while queued): the tracking tokens carry it. */
+  sent_at: Date | null;
 }
 
 /**
@@ -114,7 +116,7 @@ export interface ChunkRow {
 export async function lockChunkRows(sql: Queryable, teamId: string, chunkId: number): Promise<ChunkRow[]> {
   return sql<ChunkRow[]>`
     WITH claimed AS (
-      SELECT id, lead_id, state, batch_key, source_kind, source_id, run_id, source_step FROM email_sends
+      SELECT id, lead_id, state, batch_key, source_kind, source_id, run_id, source_step, sent_at FROM email_sends
       WHERE team_id = ${teamId} AND chunk_id = ${chunkId} AND state IN ('queued', 'sending')
       ORDER BY id
       FOR UPDATE

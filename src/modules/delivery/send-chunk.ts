@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Services } from '../../services.ts';
 import { emailSender, type EmailSender } from '../templates/email-sender.ts';
+import { emailTracking } from '../tracking/email-tracking.ts';
 import { unsubscribeHeaders } from '../unsubscribes/unsubscribe-headers.ts';
 import { unsubscribeToken } from '../unsubscribes/unsubscribe-token.ts';
 import { recentWorkspaceSettings, type WorkspaceSettings } from '../workspaces/settings.ts';
@@ -137,7 +138,7 @@ async function claimBatch(
       }
       recentByLead.set(lead.id, countClaimed(recentByLead.get(lead.id), lead.id, now));
       decide('sending', null);
-      sending.push(row);
+      sending.push({ ...row, sent_at: now });
     }
     await applyClaimDecisions(tx, teamId, decisions, now);
     return { key, rows: sending, leads: leadById as Map<number, SendingLead> | undefined, resumed: false, skipped };
@@ -217,12 +218,19 @@ function renderRow(
 ): OutgoingEmail {
   const { config } = services;
   const links = unsubscribeHeaders(config, unsubscribeToken(config.trackingSecret, { teamId, leadId: lead.id, sendId: row.id }));
+  const template = prepared.template(row.source_step)!;
+  // Claimed rows carry their claim time; a resumed batch's is read back, so it renders the same email.
+  const tracking = emailTracking(config, template, { teamId, sendId: row.id, leadId: lead.id, sentAt: row.sent_at ?? services.clock.now() });
   // A SendingLead is a MergeLead (the scope reads only merge fields: its status goes nowhere).
-  const rendered = prepared.template(row.source_step)!.render(lead, {
-    senderName: sender.name,
-    postalAddress: prepared.postalAddress,
-    unsubscribeUrl: links.url,
-  });
+  const rendered = template.render(
+    lead,
+    {
+      senderName: sender.name,
+      postalAddress: prepared.postalAddress,
+      unsubscribeUrl: links.url,
+    },
+    tracking,
+  );
   return {
     from: sender.from,
     to: lead.email,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EmailSchema, LeadInputSchema } from '../leads/lead-input.ts';
 
 /** Events whose name makes them website visits (kind `web`); the site snippet will report the same. */
-export const WEB_EVENT_NAMES = new Set(['page_view']);
+export const WEB_EVENT_NAMES = new Set(['page_view', 'page_read']);
 /** Names Nurture records itself from email delivery; the API may not forge them. */
 export const RESERVED_EVENT_PREFIX = 'email_';
 export const MAX_EVENT_PROPERTIES_BYTES = 8 * 1024;
@@ -43,6 +43,11 @@ export const EventInputSchema = z
     const url = event.properties.url;
     if (typeof url !== 'string' || !URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) {
       ctx.addIssue({ code: 'custom', path: ['properties', 'url'], message: `${event.name} needs properties.url, the http(s) address of the page` });
+    }
+    // Time on a page, sent when it is hidden: scoring counts long reads.
+    const seconds = event.properties.seconds;
+    if (event.name === 'page_read' && (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0 || seconds > 86_400)) {
+      ctx.addIssue({ code: 'custom', path: ['properties', 'seconds'], message: 'page_read needs properties.seconds, the seconds spent on the page (0 to 86400)' });
     }
   });
 

@@ -12,15 +12,22 @@ export interface EventRecord {
 
 /** Inserts events in one statement; a repeated (dedupe_key, occurred_at) is skipped. Returns how many were stored. */
 export async function insertEvents(sql: Queryable, teamId: string, source: string, events: readonly EventRecord[]): Promise<number> {
-  if (events.length === 0) return 0;
-  const rows = await sql`
+  return (await storeEvents(sql, teamId, source, events)).length;
+}
+
+/** insertEvents, returning the events that were stored (a retried delivery's repeats left out): what scoring counts. */
+export async function storeEvents(sql: Queryable, teamId: string, source: string, events: readonly EventRecord[]): Promise<EventRecord[]> {
+  if (events.length === 0) return [];
+  const rows = await sql<{ dedupe_key: string | null; occurred_at: Date }[]>`
     INSERT INTO events (team_id, lead_id, kind, name, properties, url_path, source, dedupe_key, occurred_at)
     SELECT ${teamId}, x.lead_id, x.kind, x.name, x.properties, x.url_path, ${source}, x.dedupe_key, x.occurred_at
     FROM jsonb_to_recordset(${sql.json(events as never)}::jsonb)
       AS x(lead_id bigint, kind text, name text, properties jsonb, url_path text, dedupe_key text, occurred_at timestamptz)
     ON CONFLICT DO NOTHING
-    RETURNING 1`;
-  return rows.length;
+    RETURNING dedupe_key, occurred_at`;
+  if (rows.length === events.length) return [...events];
+  const stored = new Set(rows.filter((row) => row.dedupe_key !== null).map((row) => `${row.dedupe_key} ${row.occurred_at.getTime()}`));
+  return events.filter((event) => event.dedupe_key === null || stored.delete(`${event.dedupe_key} ${Date.parse(event.occurred_at)}`));
 }
 
 export interface RecentEvent {

@@ -3,9 +3,10 @@ import { hashEmail } from '../leads/email-hash.ts';
 import { describeIssues } from '../leads/lead-input.ts';
 import { ensureLeads, forgottenHashes, hasForgottenEmails } from '../leads/queries.ts';
 import { FORGOTTEN_ADDRESS_PROBLEM, upsertLeads, type LeadItemError } from '../leads/upsert-leads.ts';
+import { enqueueScoring } from '../scoring/score-events-queue.ts';
 import { reactToEvents } from '../sequences/react-to-events.ts';
 import { EventInputSchema, eventKind, urlPath, type EventInput } from './event-input.ts';
-import { insertEvents, type EventRecord } from './queries.ts';
+import { storeEvents, type EventRecord } from './queries.ts';
 
 export const MAX_EVENTS_PER_BATCH = 1000;
 
@@ -72,9 +73,12 @@ export async function recordEvents(
     dedupe_key: event.id ?? null,
     occurred_at: event.occurred_at ?? receivedAt,
   }));
-  const recorded = await insertEvents(deps.sql, teamId, options.source, records);
+  const stored = await storeEvents(deps.sql, teamId, options.source, records);
+  const recorded = stored.length;
   // Sequences that start or end on these events (a download, a demo request) react in a queue.
   await reactToEvents(services, teamId, records);
+  // Scores count each event once: a retried delivery's repeats are not scored again.
+  await enqueueScoring(services, teamId, stored);
 
   errors.sort((a, b) => a.index - b.index);
   return {

@@ -1,6 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
 import type { RecentEvent } from '../events/queries.ts';
+import { describeScore } from '../scoring/describe-score.ts';
+import type { ScoreReason } from '../scoring/score-reason.ts';
 import { leadRunLine } from '../sequences/build-sequence-messages.ts';
 import type { LeadRun } from '../sequences/runs.ts';
 import type { LeadRow } from './queries.ts';
@@ -21,8 +23,21 @@ const STATUS_NOTES: Record<LeadRow['status'], string> = {
   complained: ':warning: marked our email as spam — receives nothing',
 };
 
+/** The lead's score now (decayed), the workspace's alert threshold, and why (src/modules/scoring). */
+export interface CardScore {
+  value: number;
+  threshold: number;
+  reasons: readonly ScoreReason[];
+}
+
 /** The lead card: who, where in the journey, and what they did lately. Fits well within Slack's 50 blocks. */
-export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], journey: CardJourney = { runs: [], timeZone: 'UTC' }, now = new Date()): KnownBlock[] {
+export function buildLeadCard(
+  lead: LeadRow,
+  recent: readonly RecentEvent[],
+  journey: CardJourney = { runs: [], timeZone: 'UTC' },
+  now = new Date(),
+  score?: CardScore,
+): KnownBlock[] {
   const name = [lead.first_name, lead.last_name].filter(Boolean).join(' ') || lead.email;
   const field = (label: string, value: string | null | undefined) => ({ type: 'mrkdwn' as const, text: `*${label}*\n${value ? escapeMrkdwn(value) : '—'}` });
   const blocks: KnownBlock[] = [
@@ -47,6 +62,7 @@ export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], jou
       ],
     },
   ];
+  if (score) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(scoreText(score), 3000) } });
   const attributes = Object.entries(lead.attributes);
   if (attributes.length > 0) {
     const lines = attributes.slice(0, 30).map(([key, value]) => `• ${escapeMrkdwn(key)}: ${escapeMrkdwn(String(value))}`);
@@ -61,6 +77,12 @@ export function buildLeadCard(lead: LeadRow, recent: readonly RecentEvent[], jou
       : '_No activity recorded yet._';
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Recent activity*\n${activity}`, 3000) } });
   return blocks;
+}
+
+function scoreText({ value, threshold, reasons }: CardScore): string {
+  const rounded = Math.round(value);
+  const heat = rounded >= threshold ? ':fire: hot' : `alerts at ${threshold}`;
+  return `*Score:* ${rounded} (${heat})\n${reasons.length > 0 ? escapeMrkdwn(describeScore(reasons)) : '_No scored activity yet._'}`;
 }
 
 function sequenceLines({ runs, timeZone }: CardJourney, now: Date): string {

@@ -2,6 +2,7 @@ import { UsageError } from '../../lib/errors.ts';
 import type { Subcommand } from '../../slack/subcommand.ts';
 import { recentEventsOfLead } from '../events/queries.ts';
 import { requireRole } from '../roles/roles.ts';
+import { leadCardScore } from '../scoring/lead-card-score.ts';
 import { leadRuns } from '../sequences/runs.ts';
 import { canonicalTimeZone } from '../settings/zoned-time.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
@@ -20,14 +21,15 @@ export const leadSubcommand: Subcommand = {
     await requireRole(services, teamId, userId, ['marketer', 'rep'], 'Looking at leads');
     const lead = await findLeadByEmail(services.sql, teamId, email);
     if (!lead) throw new UsageError(`There is no lead with the address ${email}.`);
-    const [recent, runs, settings] = await Promise.all([
+    const [recent, runs, settings, score] = await Promise.all([
       recentEventsOfLead(services.sql, teamId, lead.id, RECENT_ACTIVITY_SHOWN),
       leadRuns(services.sql, teamId, lead.id),
       getWorkspaceSettings(services.sql, teamId),
+      leadCardScore(services, teamId, lead.id),
     ]);
     // Steps go out on the lead's own clock (the workspace's when theirs is unknown), so "next Tue 09:00" is theirs.
     const timeZone = (lead.time_zone ? canonicalTimeZone(lead.time_zone) : undefined) ?? settings.timeZone;
-    await respond({ response_type: 'ephemeral', text: `Lead ${lead.email}`, blocks: buildLeadCard(lead, recent, { runs, timeZone }, services.clock.now()) });
+    await respond({ response_type: 'ephemeral', text: `Lead ${lead.email}`, blocks: buildLeadCard(lead, recent, { runs, timeZone }, services.clock.now(), score) });
   },
 };
 

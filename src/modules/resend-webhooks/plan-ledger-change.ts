@@ -32,15 +32,17 @@ export interface LedgerChange {
   update?: SendUpdate;
 }
 
-/** What one event does to its ledger row. Opens and clicks only date the first of each; a soft bounce is counted. */
+/**
+ * What one event does to its ledger row; a soft bounce is counted. Resend's opens and clicks change
+ * nothing: the first human open and click are dated by Nurture's own tracking (src/modules/tracking).
+ */
 export function planLedgerChange(send: Pick<WebhookSendRow, 'state' | 'opened_at' | 'clicked_at'>, event: ResendEmailEvent): LedgerChange {
   const at = event.created_at;
   const keep: SendUpdate = { state: send.state, deliveredAt: null, openedAt: null, clickedAt: null, softBounce: false };
   switch (event.type) {
     case 'email.opened':
-      return send.opened_at ? { outcome: 'duplicate-state' } : { outcome: 'applied', update: { ...keep, openedAt: at } };
     case 'email.clicked':
-      return send.clicked_at ? { outcome: 'duplicate-state' } : { outcome: 'applied', update: { ...keep, clickedAt: at } };
+      return { outcome: 'applied' };
     case 'email.bounced':
       if (!isHardBounce(event)) return { outcome: 'applied', update: { ...keep, softBounce: true } };
       return moveTo(send.state, 'bounced', keep);

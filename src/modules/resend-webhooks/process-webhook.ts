@@ -22,8 +22,11 @@ const EVENT_NAMES = {
   'email.delivery_delayed': 'email_delivery_delayed',
   'email.bounced': 'email_bounced',
   'email.complained': 'email_complained',
-  'email.opened': 'email_opened',
-  'email.clicked': 'email_clicked',
+  // Nurture tracks opens and clicks itself (src/modules/tracking), telling machines from people; should
+  // Resend's own tracking be on for the domain too, its reports are kept under names of their own, so
+  // nothing is counted twice and segments, scoring and the ledger see only ours.
+  'email.opened': 'resend_email_opened',
+  'email.clicked': 'resend_email_clicked',
   'email.failed': 'email_failed',
   'email.suppressed': 'email_suppressed',
 } as const satisfies Record<ResendEmailEvent['type'], string>;

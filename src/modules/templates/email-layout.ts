@@ -57,10 +57,12 @@ export interface EmailParts {
   /** The rendered body, already HTML. */
   bodyHtml: string;
   footer: EmailFooter;
+  /** Open and click tracking: the pixel and the hidden link go at the end of the body. */
+  tracking?: { pixelUrl: string; hiddenLinkUrl: string };
 }
 
 /** The whole HTML part. Subject, preheader and footer are text here and escaped; the body is HTML. */
-export function htmlEmail({ subject, preheader, bodyHtml, footer }: EmailParts): string {
+export function htmlEmail({ subject, preheader, bodyHtml, footer, tracking }: EmailParts): string {
   return (
     HEAD_START +
     escapeHtml(subject) +
@@ -70,6 +72,7 @@ export function htmlEmail({ subject, preheader, bodyHtml, footer }: EmailParts):
     bodyHtml +
     FOOTER_START +
     htmlFooter(footer) +
+    (tracking ? trackingHtml(tracking) : '') +
     FRAME_END
   );
 }
@@ -81,6 +84,17 @@ function htmlFooter(footer: EmailFooter): string {
     `<p style="margin:0 0 8px;">${sender}<br>${address}</p>\n` +
     `<p style="margin:0;">You receive this email because you are in touch with ${sender}. ` +
     `<a href="${escapeHtml(footer.unsubscribeUrl)}" style="color:#6b7280;text-decoration:underline;">Unsubscribe</a></p>`
+  );
+}
+
+/**
+ * The open pixel, and a link without text that no person sees or can tab to: security scanners follow
+ * every address in an email, so a click on it is a machine's (tracking marks it, reason "hidden link").
+ */
+function trackingHtml(tracking: { pixelUrl: string; hiddenLinkUrl: string }): string {
+  return (
+    `\n<a href="${escapeHtml(tracking.hiddenLinkUrl)}" style="display:none;font-size:0;line-height:0;max-height:0;overflow:hidden;mso-hide:all;" aria-hidden="true" tabindex="-1"></a>` +
+    `<img src="${escapeHtml(tracking.pixelUrl)}" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;margin:0;padding:0;">`
   );
 }
 

@@ -22,6 +22,23 @@ export interface MarkdownParts {
   html: string;
   /** Liquid source of the plain-text body. */
   text: string;
+  /** The body's web links, marked in both sources so each email can point them through click tracking. */
+  links: MarkedLinks;
+}
+
+/**
+ * Every http(s) link address, and every address made of merge fields, is wrapped in the html and text
+ * sources as `<open>address<close>` (letters and digits with an unguessable nonce, so neither an author
+ * nor a lead's data can forge one). After rendering, `pattern` finds each address as rendered (HTML-escaped
+ * in the html part) for the renderer to replace; mailto:, tel: and relative links are left alone.
+ */
+export interface MarkedLinks {
+  /** Group 1: the address as rendered. Global: for String.replace. */
+  pattern: RegExp;
+  /** Addresses without merge fields, as written: the same for every email. */
+  staticUrls: ReadonlySet<string>;
+  /** Distinct marked addresses (the same address twice is one link). */
+  count: number;
 }
 
 interface Protected {
@@ -32,6 +49,9 @@ interface Protected {
   placeholder: RegExp;
   /** Text of nothing but tag placeholders (`{% %}`, no `{{ }}`) and whitespace. */
   tagsOnly(text: string): boolean;
+  /** Wraps a link address (already escaped for its part) in link markers when it may be tracked. */
+  markLink(href: string, shown: string): string;
+  links: MarkedLinks;
 }
 
 /** Expects Liquid that parses (validateTemplate first). */
@@ -40,7 +60,7 @@ export function markdownWithLiquid(body: string): MarkdownParts {
   const restore = (converted: string) => converted.replace(source.placeholder, (_match, index: string) => source.liquid[Number(index)]!);
   const html = markdownParser(htmlRenderer(source)).parse(source.markdown, { async: false });
   const text = markdownParser(textRenderer(source)).parse(source.markdown, { async: false });
-  return { html: restore(html).trim(), text: restore(text).replace(/\n{3,}/g, '\n\n').trim() };
+  return { html: restore(html).trim(), text: restore(text).replace(/\n{3,}/g, '\n\n').trim(), links: source.links };
 }
 
 function protectLiquid(body: string): Protected {
@@ -67,7 +87,19 @@ function protectLiquid(body: string): Protected {
     .split('\n')
     .map((line) => (tagsOnly(line) ? `\n${line.trim()}\n` : line))
     .join('\n');
-  return { markdown, liquid, placeholder, tagsOnly };
+  const staticUrls = new Set<string>();
+  const marked = new Set<string>();
+  const links: MarkedLinks = { pattern: new RegExp(`trk${nonce}o(.*?)trk${nonce}c`, 'gs'), staticUrls, count: 0 };
+  const hasLiquid = (text: string) => new RegExp(placeholder.source).test(text);
+  const markLink = (href: string, shown: string) => {
+    const dynamic = hasLiquid(href);
+    if (!dynamic && !/^https?:\/\//i.test(href)) return shown;
+    if (!dynamic) staticUrls.add(href);
+    marked.add(href);
+    links.count = marked.size;
+    return `trk${nonce}o${shown}trk${nonce}c`;
+  };
+  return { markdown, liquid, placeholder, tagsOnly, markLink, links };
 }
 
 function markdownParser(extension: MarkedExtension): Marked {
@@ -109,7 +141,7 @@ function htmlRenderer(source: Protected): MarkedExtension {
       return `<blockquote style="${INLINE.blockquote}">\n${this.parser.parse(tokens)}</blockquote>\n`;
     },
     link({ href, title, tokens }) {
-      return `<a href="${escapeHtml(href)}"${title ? ` title="${escapeHtml(title)}"` : ''} style="${INLINE.a}">${this.parser.parseInline(tokens)}</a>`;
+      return `<a href="${source.markLink(href, escapeHtml(href))}"${title ? ` title="${escapeHtml(title)}"` : ''} style="${INLINE.a}">${this.parser.parseInline(tokens)}</a>`;
     },
     image({ href, title, text }) {
       return `<img src="${escapeHtml(href)}" alt="${escapeHtml(text)}"${title ? ` title="${escapeHtml(title)}"` : ''} style="${INLINE.img}">`;
@@ -167,7 +199,8 @@ function textRenderer(source: Protected): MarkedExtension {
       const text = this.parser.parseInline(tokens);
       // An autolink's text is its address; "mailto:" links read as the address alone.
       const url = href.startsWith('mailto:') ? href.slice('mailto:'.length) : href;
-      return text === url || text === href ? url : `${text} (${url})`;
+      const shown = source.markLink(href, url);
+      return text === url || text === href ? shown : `${text} (${shown})`;
     },
     image: ({ text }) => text,
     text(token) {

@@ -44,8 +44,27 @@ export interface RenderedEmail {
   text: string;
 }
 
+/**
+ * Open and click tracking for one email (src/modules/tracking/email-tracking.ts builds it). Without it
+ * (previews, test sends) links stay as written and there is no pixel.
+ */
+export interface EmailTracking {
+  /** Where a link to `url` (an http(s) address, as the lead would have seen it) points instead. */
+  clickUrl(url: string): string;
+  /** The open pixel's address. */
+  pixelUrl: string;
+  /** A link no person sees: whatever follows it is a machine. */
+  hiddenLinkUrl: string;
+}
+
 /** A template parsed once, rendered per lead many times (a 100-email chunk renders 100 times). */
 export interface CompiledTemplate {
   readonly content: TemplateContent;
-  render(lead: MergeLead, footer: EmailFooter): RenderedEmail;
+  /** Identifies this content (a hash of it): click tracking checks a link belongs to the email's version. */
+  readonly version: string;
+  /** Link addresses without merge fields: their tracking tokens are the same for every email. */
+  readonly staticUrls: ReadonlySet<string>;
+  /** Distinct tracked links in the body. */
+  readonly linkCount: number;
+  render(lead: MergeLead, footer: EmailFooter, tracking?: EmailTracking): RenderedEmail;
 }

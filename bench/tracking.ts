@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import autocannon from 'autocannon';
+import { createSql, type Sql } from '../src/db/client.ts';
+import { createLogger } from '../src/lib/logger.ts';
+import { compileTemplate } from '../src/modules/templates/compile-template.ts';
+import { emailTracking } from '../src/modules/tracking/email-tracking.ts';
+import { startBenchServer } from './support/bench-app.ts';
+
+/**
+ * GET /t/c/<link>.<email> (verify both tokens, sign the visitor id, 302, hand the event to the batching
+ * writer) against a bare Node `http` server answering the same 302, in the same run with the same load
+ * tool (autocannon, 50 connections, 10 s each), both servers in processes of their own. Then the app is
+ * stopped gracefully and its events counted: they must equal the redirects it answered.
+ * Targets (issue #7): ≥ 50% of the bare server's requests/s, p99 < 20 ms, events stored = requests answered.
+ */
+const CONNECTIONS = 50;
+const DURATION_S = 10;
+const EMAILS = 2000;
+const DESTINATION = 'https://shop.example.com/pricing?plan=pro';
+
+export async function benchTracking() {
+  const app = await startBenchServer();
+  const bare = await startBareRedirectServer();
+  const sql = createSql(app.databaseUrl, createLogger('warn'), { max: 2 });
+  try {
+    const paths = await trackedClickPaths(sql, app.teamId, app.trackingSecret);
+    const bareResult = await load(bare.url, ['/t/c/x']);
+    const appResult = await load(app.url, paths);
+    report('bare node http 302', bareResult);
+    report('nurture GET /t/c/…', appResult);
+    console.log(`nurture / bare: ${((appResult.requests.average / bareResult.requests.average) * 100).toFixed(0)}% of the requests per second`);
+
+    await app.stopApp();
+    const [row] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM events WHERE team_id = ${app.teamId} AND name = 'email_clicked'`;
+    // autocannon counts the answers it read before its time was up; the requests still in flight then
+    // (one per connection) were answered by the server too, after the count: `sent` includes them.
+    const stored = Number(row!.n);
+    const sent = appResult.requests.sent;
+    console.log(
+      `events stored after a graceful stop: ${stored.toLocaleString('en')}; requests sent: ${sent.toLocaleString('en')} ` +
+        `(${appResult['3xx'].toLocaleString('en')} redirects read before the end, ${sent - appResult['3xx']} in flight at the end): ${stored === sent ? 'equal' : 'NOT EQUAL'}`,
+    );
+  } finally {
+    await sql.end();
+    await bare.stop();
+    await app.stop();
+  }
+}
+
+/** Leads and ledger rows as a send leaves them (sent an hour ago: the clicks are people's), and one click URL each. */
+async function trackedClickPaths(sql: Sql, teamId: string, trackingSecret: string): Promise<string[]> {
+  await sql`INSERT INTO workspaces (team_id) VALUES (${teamId}) ON CONFLICT DO NOTHING`;
+  const leads = await sql<{ id: number }[]>`
+    INSERT INTO leads (team_id, email) SELECT ${teamId}, 'click-' || n || '@example.com' FROM generate_series(1, ${EMAILS}) AS n RETURNING id`;
+  const sentAt = new Date(Date.now() - 3_600_000);
+  const sends = await sql<{ id: number; lead_id: number }[]>`
+    INSERT INTO email_sends (team_id, lead_id, source_kind, source_id, chunk_id, state, sent_at)
+    SELECT ${teamId}, id, 'newsletter', 1, 1, 'accepted', ${sentAt} FROM unnest(${leads.map((lead) => lead.id)}::bigint[]) AS id
+    RETURNING id, lead_id`;
+  const template = compileTemplate({ name: 'Bench', stage: 'awareness', subject: 'Hi', preheader: '', body: `See [pricing](${DESTINATION}).` });
+  return sends.map((send) => {
+    const tracking = emailTracking({ trackingSecret, publicUrl: '' }, template, { teamId, sendId: send.id, leadId: send.lead_id, sentAt });
+    return tracking.clickUrl(DESTINATION);
+  });
+}
+
+function load(url: string, paths: readonly string[]): Promise<autocannon.Result> {
+  let next = 0;
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36' },
+    requests: [{ setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length]! }) }],
+  });
+}
+
+function report(label: string, result: autocannon.Result) {
+  const others = result.requests.total - result['3xx'];
+  console.log(
+    `${label}: ${Math.round(result.requests.average).toLocaleString('en')} req/s, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms; ` +
+      `${result['3xx'].toLocaleString('en')} redirects${others > 0 || result.errors > 0 ? `, ${others} other answers, ${result.errors} errors` : ''}`,
+  );
+}
+
+/** The baseline: Node's http module answering the same redirect, in a process of its own. */
+async function startBareRedirectServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const script = `
+    const server = require('node:http').createServer((req, res) => {
+      res.writeHead(302, { location: ${JSON.stringify(`${DESTINATION}&nv=visitor`)}, 'cache-control': 'no-store', 'content-length': 0 });
+      res.end();
+    });
+    server.keepAliveTimeout = 65000;
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`the bare server exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

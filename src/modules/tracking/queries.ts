@@ -1,0 +1,98 @@
+import type { Queryable } from '../../db/client.ts';
+import type { SourceKind } from '../delivery/email-source.ts';
+
+/** events.source of what tracking records. */
+export const TRACKING_EVENT_SOURCE = 'tracking';
+
+export interface SendSource {
+  team_id: string;
+  id: number;
+  source_kind: SourceKind;
+  source_id: number;
+  source_step: number;
+}
+
+/** The ledger rows of a flush's events, for their labels (one query per flush, not per request). */
+export async function sendSources(sql: Queryable, sends: readonly { team_id: string; id: number }[]): Promise<SendSource[]> {
+  if (sends.length === 0) return [];
+  return sql<SendSource[]>`
+    SELECT s.team_id, s.id, s.source_kind, s.source_id, s.source_step
+    FROM jsonb_to_recordset(${sql.json(sends as never)}::jsonb) AS x(team_id text, id bigint)
+    JOIN email_sends s ON s.team_id = x.team_id AND s.id = x.id`;
+}
+
+export interface TrackingEventRow {
+  team_id: string;
+  lead_id: number;
+  name: 'email_opened' | 'email_clicked';
+  properties: Record<string, unknown>;
+  occurred_at: string;
+  verdict: 'human' | 'machine';
+  verdict_reason: string | null;
+}
+
+/**
+ * One statement for a flush, across workspaces. Events of a lead erased since the email went out are
+ * dropped (the join): the lead's events are gone with it. Returns how many were stored.
+ */
+export async function insertTrackingEvents(sql: Queryable, events: readonly TrackingEventRow[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const rows = await sql`
+    INSERT INTO events (team_id, lead_id, kind, name, properties, source, occurred_at, verdict, verdict_reason)
+    SELECT x.team_id, x.lead_id, 'email', x.name, x.properties, ${TRACKING_EVENT_SOURCE}, x.occurred_at, x.verdict, x.verdict_reason
+    FROM jsonb_to_recordset(${sql.json(events as never)}::jsonb)
+      AS x(team_id text, lead_id bigint, name text, properties jsonb, occurred_at timestamptz, verdict text, verdict_reason text)
+    JOIN leads l ON l.id = x.lead_id AND l.team_id = x.team_id`;
+  return rows.count;
+}
+
+export interface FirstActivity {
+  team_id: string;
+  id: number;
+  opened_at: string | null;
+  clicked_at: string | null;
+}
+
+/** The ledger rows' first human open and click: one statement per flush; an earlier date is kept. */
+export async function markSendsActive(sql: Queryable, sends: readonly FirstActivity[]): Promise<void> {
+  if (sends.length === 0) return;
+  await sql`
+    UPDATE email_sends s SET
+      opened_at = CASE WHEN x.opened_at IS NOT NULL AND (s.opened_at IS NULL OR x.opened_at < s.opened_at) THEN x.opened_at ELSE s.opened_at END,
+      clicked_at = CASE WHEN x.clicked_at IS NOT NULL AND (s.clicked_at IS NULL OR x.clicked_at < s.clicked_at) THEN x.clicked_at ELSE s.clicked_at END,
+      updated_at = now()
+    FROM jsonb_to_recordset(${sql.json(sends as never)}::jsonb) AS x(team_id text, id bigint, opened_at timestamptz, clicked_at timestamptz)
+    WHERE s.team_id = x.team_id AND s.id = x.id
+      -- Most events come after the first: rows with nothing earlier to record are not rewritten.
+      AND ((x.opened_at IS NOT NULL AND (s.opened_at IS NULL OR x.opened_at < s.opened_at))
+        OR (x.clicked_at IS NOT NULL AND (s.clicked_at IS NULL OR x.clicked_at < s.clicked_at)))`;
+}
+
+export interface BurstCorrection {
+  team_id: string;
+  lead_id: number;
+  send_id: number;
+  /** The burst's clicks, first to last. */
+  from: string;
+  to: string;
+  reason: string;
+}
+
+/**
+ * Clicks already stored that turned out to be part of a scanner's burst become machine ones, and the
+ * ledger forgets a first click the burst gave it (a person's click after it sets it again).
+ */
+export async function correctBursts(sql: Queryable, bursts: readonly BurstCorrection[]): Promise<void> {
+  if (bursts.length === 0) return;
+  const json = sql.json(bursts as never);
+  await sql`
+    UPDATE events e SET verdict = 'machine', verdict_reason = x.reason
+    FROM jsonb_to_recordset(${json}::jsonb) AS x(team_id text, lead_id bigint, send_id bigint, "from" timestamptz, "to" timestamptz, reason text)
+    WHERE e.lead_id = x.lead_id AND e.team_id = x.team_id AND e.name = 'email_clicked' AND e.source = ${TRACKING_EVENT_SOURCE}
+      AND e.occurred_at BETWEEN x."from" AND x."to" AND (e.properties ->> 'send_id')::bigint = x.send_id
+      AND e.verdict = 'human'`;
+  await sql`
+    UPDATE email_sends s SET clicked_at = NULL, updated_at = now()
+    FROM jsonb_to_recordset(${json}::jsonb) AS x(team_id text, send_id bigint, "from" timestamptz, "to" timestamptz)
+    WHERE s.team_id = x.team_id AND s.id = x.send_id AND s.clicked_at BETWEEN x."from" AND x."to"`;
+}

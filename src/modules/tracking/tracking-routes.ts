@@ -1,0 +1,107 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Route } from '../../http/server.ts';
+import type { Services } from '../../services.ts';
+import { classifyActivity } from './classify-activity.ts';
+import type { TrackingWriter } from './tracking-writer.ts';
+import { readClickToken, readEmailToken, signVisitorToken, VISITOR_PARAMETER, type EmailToken } from './tracking-tokens.ts';
+
+/** The smallest transparent GIF (1×1). */
+export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+
+const PIXEL_HEADERS = {
+  'content-type': 'image/gif',
+  'content-length': PIXEL_GIF.length,
+  // Every open must reach us: no browser, proxy or mail client may answer from a cache.
+  'cache-control': 'no-store, no-cache, must-revalidate, private, max-age=0',
+  pragma: 'no-cache',
+  expires: '0',
+};
+
+export const INVALID_LINK_PAGE =
+  '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Link not valid</title></head><body><p>This link is not valid: it may have been cut short or changed. Please use the link in the email as it was sent.</p></body></html>';
+const HIDDEN_LINK_PAGE = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Nothing here</title></head><body></body></html>';
+
+/**
+ * GET /t/o/<email token>.gif (the open pixel) and GET /t/c/<link token>.<email token> (a click), HEAD
+ * too. Both answer first and then hand the event to the writer; nothing after the answer can fail the
+ * recipient, and no database call is made on the way. A click redirects only to an address a verified
+ * link token names: a bad token gets a plain 400 page, never a redirect.
+ */
+export function trackingRoutes(services: Services, writer: TrackingWriter): Route[] {
+  const secret = services.config.trackingSecret;
+  const record = (what: () => void) => {
+    try {
+      what();
+    } catch (error) {
+      services.logger.error({ err: error }, 'tracking event not recorded');
+    }
+  };
+
+  return [
+    {
+      method: 'GET',
+      path: '/t/o/:file',
+      handler(req, res, params) {
+        res.writeHead(200, PIXEL_HEADERS);
+        res.end(req.method === 'HEAD' ? undefined : PIXEL_GIF);
+        const file = params.file!;
+        const email = file.endsWith('.gif') ? readEmailToken(secret, file.slice(0, -'.gif'.length)) : undefined;
+        if (!email) return;
+        record(() => {
+          const at = services.clock.now();
+          const verdict = classifyActivity({ kind: 'open', hiddenLink: false, ...requestFacts(req), sentAt: sentAt(email), at });
+          writer.record({ ...eventOf(email, 'email_opened', at), verdict }, email.n);
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/t/c/:token',
+      handler(req, res, params) {
+        const click = readClickToken(secret, params.token!);
+        if (!click) return sendPage(res, 400, INVALID_LINK_PAGE);
+        const { email, link } = click;
+        if ('h' in link) sendPage(res, 200, HIDDEN_LINK_PAGE);
+        else {
+          const destination = new URL(link.u);
+          destination.searchParams.set(VISITOR_PARAMETER, signVisitorToken(secret, { w: email.w, l: email.l }));
+          res.writeHead(302, { location: destination.href, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
+          res.end();
+        }
+        record(() => {
+          const at = services.clock.now();
+          const verdict = classifyActivity({ kind: 'click', hiddenLink: 'h' in link, ...requestFacts(req), sentAt: sentAt(email), at });
+          writer.record({ ...eventOf(email, 'email_clicked', at), ...('u' in link ? { url: link.u } : {}), verdict }, email.n);
+        });
+      },
+    },
+  ];
+}
+
+function eventOf(email: EmailToken, name: 'email_opened' | 'email_clicked', at: Date) {
+  return { teamId: email.w, leadId: email.l, sendId: email.s, name, occurredAt: at };
+}
+
+const sentAt = (email: EmailToken) => new Date(email.t * 1000);
+
+/**
+ * Behind a load balancer the client is the first X-Forwarded-For entry. A client can forge it, but only
+ * to make its own activity look like a machine's, which counts for less.
+ */
+function requestFacts(req: IncomingMessage): { method: string; userAgent: string | undefined; ip: string | undefined } {
+  const forwarded = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  return { method: req.method ?? 'GET', userAgent: req.headers['user-agent'], ip: first || req.socket.remoteAddress };
+}
+
+function sendPage(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-robots-tag': 'noindex',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(html);
+}

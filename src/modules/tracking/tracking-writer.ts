@@ -1,0 +1,304 @@
+import type { Sql } from '../../db/client.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { EmailLabels, EmailSources } from '../delivery/email-source.ts';
+import { LINK_BURST_MS, MACHINE_REASONS, type Verdict } from './classify-activity.ts';
+import { correctBursts, insertTrackingEvents, markSendsActive, sendSources, type BurstCorrection, type FirstActivity, type SendSource, type TrackingEventRow } from './queries.ts';
+
+/** An open or click that was answered: it must be stored, whatever happens next. */
+export interface TrackingEvent {
+  teamId: string;
+  leadId: number;
+  sendId: number;
+  name: 'email_opened' | 'email_clicked';
+  /** Clicks: where the link went (segments filter on it). */
+  url?: string;
+  occurredAt: Date;
+  verdict: Verdict;
+}
+
+interface Buffered extends TrackingEvent {
+  state: 'pending' | 'writing' | 'written';
+}
+
+/** One email's clicks within LINK_BURST_MS of its first: a scanner clicks every link at once. */
+interface Burst {
+  /** The app clock's time of its first click (the window), and the process's (to forget it). */
+  firstAt: number;
+  seenAt: number;
+  urls: Set<string>;
+  clicks: Buffered[];
+  isScanner: boolean;
+}
+
+export interface TrackingWriterOptions {
+  /** How long an event may wait for others to share its INSERT. */
+  flushIntervalMs?: number;
+  /** Events per flush (one INSERT, one UPDATE). */
+  maxBatch?: number;
+  /** While the database is away: past this, the oldest events are dropped (and logged) rather than the process. */
+  maxBuffered?: number;
+}
+
+const LABELS_TTL_MS = 60_000;
+const LABELS_KEPT = 5000;
+const STOP_ATTEMPTS = 5;
+const SENDS_KEPT = 100_000;
+
+/**
+ * Stores tracking events in batches: the endpoints answer at once and hand each event here, and every
+ * few milliseconds (or every `maxBatch` events) one transaction inserts them into `events` and dates the
+ * ledger rows' first human open and click. A failed flush keeps its events and retries with backoff;
+ * stop() flushes what is left (startNurture calls it after the HTTP server closed, before the pool does).
+ * The all-links burst is judged here, where one email's clicks meet (within one web process).
+ */
+export class TrackingWriter {
+  readonly #sql: Sql;
+  readonly #sources: EmailSources;
+  readonly #logger: Logger;
+  readonly #flushIntervalMs: number;
+  readonly #maxBatch: number;
+  readonly #maxBuffered: number;
+  #buffer: Buffered[] = [];
+  #corrections: BurstCorrection[] = [];
+  readonly #bursts = new Map<string, Burst>();
+  readonly #labels = new Map<string, { labels: EmailLabels; at: number }>();
+  /** Ledger rows seen (their source never changes), and those whose first human open / click is stored: skipped next time. */
+  readonly #sends = new Map<string, SendSource>();
+  readonly #dated = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  /** Flushes run one at a time, whoever asks (the timer, flush(), stop()). */
+  #tail: Promise<unknown> = Promise.resolve();
+  #failures = 0;
+  #stopped = false;
+  /** Counters for logs and the benchmark. */
+  readonly stats = { recorded: 0, stored: 0, dropped: 0 };
+
+  constructor(sql: Sql, sources: EmailSources, logger: Logger, options: TrackingWriterOptions = {}) {
+    this.#sql = sql;
+    this.#sources = sources;
+    this.#logger = logger.child({ component: 'tracking-writer' });
+    this.#flushIntervalMs = options.flushIntervalMs ?? 25;
+    this.#maxBatch = options.maxBatch ?? 1000;
+    this.#maxBuffered = options.maxBuffered ?? 200_000;
+  }
+
+  /** Takes an answered event; `linkCount` is its email's number of tracked links (for the burst rule). */
+  record(event: TrackingEvent, linkCount: number): void {
+    const buffered: Buffered = { ...event, state: 'pending' };
+    if (event.name === 'email_clicked' && event.url !== undefined) this.#judgeBurst(buffered, linkCount);
+    this.#buffer.push(buffered);
+    this.stats.recorded++;
+    if (this.#buffer.length > this.#maxBuffered) {
+      const dropped = this.#buffer.splice(0, this.#buffer.length - this.#maxBuffered);
+      this.stats.dropped += dropped.length;
+      this.#logger.error({ dropped: dropped.length }, 'tracking events dropped: the database has not taken them for too long');
+    }
+    if (this.#buffer.length >= this.#maxBatch) this.#schedule(0);
+    else this.#schedule(this.#flushIntervalMs);
+  }
+
+  /** Writes everything buffered so far (tests and stop()). Rejects when the database refuses. */
+  async flush(): Promise<void> {
+    while (this.#buffer.length > 0 || this.#corrections.length > 0) await this.#exclusive(() => this.#flushOnce());
+    await this.#tail;
+  }
+
+  #exclusive(work: () => Promise<void>): Promise<void> {
+    const run = this.#tail.then(work);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Flushes what is left, retrying a few times; what the database still refuses is logged as lost. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.flush();
+        break;
+      } catch (error) {
+        if (attempt >= STOP_ATTEMPTS) {
+          this.stats.dropped += this.#buffer.length;
+          this.#logger.error({ err: error, lost: this.#buffer.length }, 'tracking events could not be stored before stopping');
+          this.#buffer = [];
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+    this.#logger.info(this.stats, 'tracking writer stopped');
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped || this.#running) return;
+    if (this.#timer && delayMs > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#running = this.#drain().finally(() => {
+        this.#running = undefined;
+        if (this.#buffer.length > 0 || this.#corrections.length > 0) this.#schedule(this.#backoffMs());
+      });
+    }, delayMs);
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#buffer.length > 0 || this.#corrections.length > 0) {
+        await this.#exclusive(() => this.#flushOnce());
+        this.#failures = 0;
+      }
+    } catch (error) {
+      this.#failures++;
+      this.#logger.error({ err: error, buffered: this.#buffer.length, failures: this.#failures }, 'tracking events not stored yet; retrying');
+    }
+  }
+
+  #backoffMs(): number {
+    return this.#failures === 0 ? this.#flushIntervalMs : Math.min(5000, 100 * 2 ** (this.#failures - 1));
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#buffer.length === 0 && this.#corrections.length === 0) return;
+    const batch = this.#buffer.splice(0, this.#maxBatch);
+    const corrections = this.#corrections.splice(0);
+    for (const event of batch) event.state = 'writing';
+    try {
+      const labels = await this.#labelsOf(batch);
+      const rows: TrackingEventRow[] = [];
+      const firsts = new Map<string, FirstActivity>();
+      for (const event of batch) {
+        const label = labels.get(sendKey(event.teamId, event.sendId));
+        // The ledger row is gone: the lead was erased, and its events with it.
+        if (!label) continue;
+        rows.push({
+          team_id: event.teamId,
+          lead_id: event.leadId,
+          name: event.name,
+          properties: { ...label, send_id: event.sendId, ...(event.url !== undefined ? { url: event.url } : {}) },
+          occurred_at: event.occurredAt.toISOString(),
+          verdict: event.verdict.verdict,
+          verdict_reason: event.verdict.reason,
+        });
+        if (event.verdict.verdict === 'human' && !this.#dated.has(datedKey(event))) noteFirst(firsts, event);
+      }
+      const stored = await this.#sql.begin(async (tx) => {
+        const inserted = await insertTrackingEvents(tx, rows);
+        await markSendsActive(tx, [...firsts.values()]);
+        await correctBursts(tx, corrections);
+        return inserted;
+      });
+      for (const event of batch) event.state = 'written';
+      // A burst correction may clear a click date: those rows are dated again by their next human click.
+      for (const correction of corrections) this.#dated.delete(`${sendKey(correction.team_id, correction.send_id)}:email_clicked`);
+      for (const first of firsts.values()) {
+        if (first.opened_at) remember(this.#dated, `${sendKey(first.team_id, first.id)}:email_opened`, SENDS_KEPT);
+        if (first.clicked_at) remember(this.#dated, `${sendKey(first.team_id, first.id)}:email_clicked`, SENDS_KEPT);
+      }
+      this.stats.stored += stored;
+      this.stats.dropped += batch.length - stored;
+      this.#forgetOldBursts();
+    } catch (error) {
+      for (const event of batch) event.state = 'pending';
+      this.#buffer.unshift(...batch);
+      this.#corrections.unshift(...corrections);
+      throw error;
+    }
+  }
+
+  /** Labels by ledger row: the rows in one query, each source's labels from a short-lived cache. */
+  async #labelsOf(batch: readonly Buffered[]): Promise<Map<string, EmailLabels>> {
+    const wanted = new Map<string, { team_id: string; id: number }>();
+    for (const event of batch) {
+      const key = sendKey(event.teamId, event.sendId);
+      if (!this.#sends.has(key)) wanted.set(key, { team_id: event.teamId, id: event.sendId });
+    }
+    for (const send of await sendSources(this.#sql, [...wanted.values()])) {
+      this.#sends.set(sendKey(send.team_id, send.id), send);
+      if (this.#sends.size > SENDS_KEPT) this.#sends.delete(this.#sends.keys().next().value!);
+    }
+    const bySend = new Map<string, EmailLabels>();
+    for (const event of batch) {
+      const key = sendKey(event.teamId, event.sendId);
+      const send = this.#sends.get(key);
+      if (send && !bySend.has(key)) bySend.set(key, await this.#sourceLabels(send));
+    }
+    return bySend;
+  }
+
+  async #sourceLabels(send: SendSource): Promise<EmailLabels> {
+    const key = `${send.team_id}:${send.source_kind}:${send.source_id}:${send.source_step}`;
+    const cached = this.#labels.get(key);
+    if (cached && Date.now() - cached.at < LABELS_TTL_MS) return cached.labels;
+    const source = this.#sources.get(send.source_kind);
+    const labels = source ? await source.labels(this.#sql, send.team_id, send.source_id, send.source_step) : { message: `${send.source_kind} ${send.source_id}` };
+    this.#labels.delete(key);
+    this.#labels.set(key, { labels, at: Date.now() });
+    if (this.#labels.size > LABELS_KEPT) this.#labels.delete(this.#labels.keys().next().value!);
+    return labels;
+  }
+
+  /**
+   * Every link (two or more) of one email clicked within LINK_BURST_MS: all those clicks, and any more
+   * in the window, are a scanner's. Clicks already written are corrected by the next flush.
+   */
+  #judgeBurst(click: Buffered, linkCount: number): void {
+    const key = sendKey(click.teamId, click.sendId);
+    const at = click.occurredAt.getTime();
+    let burst = this.#bursts.get(key);
+    if (!burst || at - burst.firstAt > LINK_BURST_MS) {
+      burst = { firstAt: at, seenAt: Date.now(), urls: new Set(), clicks: [], isScanner: false };
+      this.#bursts.set(key, burst);
+    }
+    burst.urls.add(click.url!);
+    burst.clicks.push(click);
+    if (!burst.isScanner && (linkCount < 2 || burst.urls.size < linkCount)) return;
+    burst.isScanner = true;
+    const scanner: Verdict = { verdict: 'machine', reason: MACHINE_REASONS.allLinks };
+    let written = false;
+    for (const earlier of burst.clicks) {
+      if (earlier.verdict.verdict !== 'human') continue;
+      earlier.verdict = scanner;
+      if (earlier.state !== 'pending') written = true;
+    }
+    if (written) {
+      this.#corrections.push({
+        team_id: click.teamId,
+        lead_id: click.leadId,
+        send_id: click.sendId,
+        from: new Date(burst.firstAt).toISOString(),
+        to: click.occurredAt.toISOString(),
+        reason: MACHINE_REASONS.allLinks,
+      });
+    }
+  }
+
+  #forgetOldBursts(): void {
+    const now = Date.now();
+    // Past its window a burst only wastes memory; a newer click of the email starts a new one anyway.
+    for (const [key, burst] of this.#bursts) if (now - burst.seenAt > 5 * LINK_BURST_MS) this.#bursts.delete(key);
+  }
+}
+
+const datedKey = (event: TrackingEvent) => `${sendKey(event.teamId, event.sendId)}:${event.name}`;
+
+function remember(set: Set<string>, key: string, limit: number): void {
+  set.add(key);
+  if (set.size > limit) set.delete(set.values().next().value!);
+}
+
+function sendKey(teamId: string, sendId: number): string {
+  return `${teamId}:${sendId}`;
+}
+
+function noteFirst(firsts: Map<string, FirstActivity>, event: TrackingEvent): void {
+  const key = sendKey(event.teamId, event.sendId);
+  const first = firsts.get(key) ?? { team_id: event.teamId, id: event.sendId, opened_at: null, clicked_at: null };
+  const at = event.occurredAt.toISOString();
+  if (event.name === 'email_opened' && (first.opened_at === null || at < first.opened_at)) first.opened_at = at;
+  if (event.name === 'email_clicked' && (first.clicked_at === null || at < first.clicked_at)) first.clicked_at = at;
+  firsts.set(key, first);
+}
