@@ -1,5 +1,4 @@
 import type { Queryable } from '../../db/client.ts';
-import type { Services } from '../../services.ts';
 import { failureStreakPauseReason, type EmailSourceKind, type PreparedSource, type SourceContent } from '../delivery/email-source.ts';
 import { compileTemplate } from '../templates/compile-template.ts';
 import type { CompiledTemplate } from '../templates/template.ts';
@@ -7,9 +6,6 @@ import { recordAudit } from '../workspaces/queries.ts';
 import { NURTURE_ACTOR } from './newsletter.ts';
 import { changeNewsletter, newsletterContent, newsletterState, newsletterTemplateName, recordChunkResult } from './queries.ts';
 import { requestCardUpdate } from './update-newsletter-card-queue.ts';
-
-// The pipeline's rule now; still exported here for anything that imported it from newsletters.
-export { FAILURE_STREAK_LIMIT } from '../delivery/email-source.ts';
 
 export const pausedDmText = (newsletterId: number, templateName: string, channelId: string, reason: string) =>
   `:double_vertical_bar: Your newsletter #${newsletterId} "${templateName}" paused itself: ${reason}\nNothing more goes out until a marketer or admin presses *Resume* on its card in <#${channelId}>.`;

@@ -6,7 +6,6 @@ import { STATUS_WORDS, stepLine, timelineText, triggerText, windowText, type Ste
 import { MAX_STEPS } from './sequence-definitions.ts';
 import {
   CONDITION_KINDS,
-  DELAY_UNITS,
   DetailsBlockIds,
   StepBlockIds,
   type ConditionKind,

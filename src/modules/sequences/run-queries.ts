@@ -649,6 +649,7 @@ export interface LeadRunRow {
   sequenceStatus: SequenceStatus;
   status: RunStatus;
   exitReason: string | null;
+  /** The position of the step it waits for (none when it has been through them all). */
   stepPosition: number | null;
   stepCount: number;
   dueAt: Date | null;

@@ -6,11 +6,11 @@ import { audienceIds, findSegmentById } from '../segments/queries.ts';
 import { ruleContext } from '../segments/segments.ts';
 import { recordAudit } from '../workspaces/queries.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
-import { enrollAudience, exitRuns, openRunOf, runsOfLead, type EnrollmentCounts } from './run-queries.ts';
+import { enrollAudience, exitRuns, openRunOf, runsOfLead, type EnrollmentCounts, type LeadRunRow } from './run-queries.ts';
 import { findSequence } from './queries.ts';
 import { rawDue } from './run-schedule.ts';
 import { LEAD_TIME_ZONES, nextWindowOpening, openingsByZone, zoneOf } from './send-window.ts';
-import type { RunStatus, Sequence, SequenceStatus } from './sequence.ts';
+import type { Sequence, SequenceStatus } from './sequence.ts';
 import { requestTick } from './tick-sequences-queue.ts';
 
 export type EnrollResult = { ok: true; enrolled: number; alreadyIn: number; ineligible: number } | { ok: false; reason: string };
@@ -120,19 +120,8 @@ export async function removeLead(services: Services, input: { teamId: string; se
   });
 }
 
-export interface LeadRun {
-  sequenceId: number;
-  sequenceName: string;
-  sequenceStatus: SequenceStatus;
-  status: RunStatus;
-  exitReason: string | null;
-  /** The position of the step it waits for (none when it has been through them all). */
-  stepPosition: number | null;
-  stepCount: number;
-  dueAt: Date | null;
-  enrolledAt: Date;
-  endedAt: Date | null;
-}
+/** A lead's walk through one sequence, as the lead card shows it (stepPosition: the step it waits for). */
+export type LeadRun = LeadRunRow;
 
 /** The lead card: the lead's runs, newest first, at most 10. */
 export async function leadRuns(sql: Queryable, teamId: string, leadId: number): Promise<LeadRun[]> {
