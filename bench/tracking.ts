@@ -18,8 +18,15 @@ const DURATION_S = 10;
 const EMAILS = 2000;
 const DESTINATION = 'https://shop.example.com/pricing?plan=pro';
 
+/**
+ * BENCH_TRACKING_ROLE: `web` (default) measures the endpoints as deployed behind a load balancer, the
+ * scoring jobs they queue left to worker processes; `all` runs the workers in the same process too.
+ */
+const ROLE = process.env.BENCH_TRACKING_ROLE ?? 'web';
+
 export async function benchTracking() {
-  const app = await startBenchServer();
+  console.log(`the app as NURTURE_ROLE=${ROLE}`);
+  const app = await startBenchServer({ env: { NURTURE_ROLE: ROLE } });
   const bare = await startBareRedirectServer();
   const sql = createSql(app.databaseUrl, createLogger('warn'), { max: 2 });
   try {

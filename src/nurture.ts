@@ -18,6 +18,7 @@ import { resendWebhookRoute } from './modules/resend-webhooks/resend-webhook-rou
 import { unsubscribeRoutes } from './modules/unsubscribes/unsubscribe-routes.ts';
 import { trackingRoutes } from './modules/tracking/tracking-routes.ts';
 import { TrackingWriter } from './modules/tracking/tracking-writer.ts';
+import { enqueueTrackedScoring } from './modules/scoring/score-events-queue.ts';
 import { createHttpServer, type Route } from './http/server.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './lib/logger.ts';
@@ -90,7 +91,9 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
     const readiness: Readiness = { ready: false };
     const servesWeb = config.role !== 'worker';
     // Stopped after the HTTP server (cleanups run in reverse): every answered open and click is flushed before the pool closes.
-    const tracking = servesWeb ? new TrackingWriter(sql, services.emailSources, logger) : undefined;
+    const tracking = servesWeb
+      ? new TrackingWriter(sql, services.emailSources, logger, { onStored: (teamId, events) => enqueueTrackedScoring(services, teamId, events) })
+      : undefined;
     if (tracking) cleanups.push(() => tracking.stop());
     const routes: Route[] = [
       healthRoute({ sql, queues, role: config.role, readiness, version: VERSION }),

@@ -96,7 +96,7 @@ export interface BenchServer {
  * The app as its own process (`node src/main.ts`, as `npm start` runs it) on an embedded Postgres, so a
  * benchmark's client does not share the server's event loop, as no real client would.
  */
-export async function startBenchServer(): Promise<BenchServer> {
+export async function startBenchServer(options: { env?: Record<string, string> } = {}): Promise<BenchServer> {
   const { logger, slack, databaseUrl, stop } = await startSurroundings();
   const child = spawn(process.execPath, [path.join(import.meta.dirname, '../../src/main.ts')], {
     env: {
@@ -109,6 +109,7 @@ export async function startBenchServer(): Promise<BenchServer> {
       EMAIL_FROM: 'bench@example.com',
       TRACKING_SECRET: BENCH_TRACKING_SECRET,
       LOG_LEVEL: 'info',
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

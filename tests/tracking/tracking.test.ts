@@ -43,6 +43,12 @@ function clickParts(url: string) {
   return { link: `${lb}.${ls}`, email: `${eb}.${es}` };
 }
 
+/** The lead's score reasons, once scored (scoring runs in a job after the events are stored). */
+async function scoreReasons(leadId: number): Promise<Array<{ kind: string; count: number }> | undefined> {
+  const [row] = await app.db.sql<{ reasons: Array<{ kind: string; count: number }> }[]>`SELECT reasons FROM lead_scores WHERE lead_id = ${leadId}`;
+  return row?.reasons;
+}
+
 describe('links and the pixel at send time', () => {
   it('points every web link of both parts through /t/c/, keeps unsubscribe and mailto links, and adds a pixel and a hidden link to the HTML', async () => {
     const { email } = await sendTo(app, 1);
@@ -167,6 +173,9 @@ describe('GET /t/o/….gif', () => {
     expect(event).toMatchObject({ name: 'email_opened', verdict: 'human', verdict_reason: null });
     expect(event!.properties).toEqual({ send_id: sendId, message: 'Launch', sequence: 'Onboarding' });
     expect((await ledger(sendId)).opened_at?.toISOString()).toBe(clock.now().toISOString());
+    // The person's open scores (in a job after it is stored).
+    const reasons = await waitFor(async () => (await scoreReasons(leadId)) ?? false, { description: 'the open to be scored' });
+    expect(reasons).toEqual([expect.objectContaining({ kind: 'open', count: 1 })]);
   });
 
   it('serves the GIF for a tampered, unknown or missing token too, and stores nothing', async () => {
@@ -226,6 +235,12 @@ describe('security scanners', () => {
     const events = await storedEvents(leadId, 3);
     expect(events[2]).toMatchObject({ verdict: 'human', verdict_reason: null });
     expect((await ledger(sendId)).clicked_at?.toISOString()).toBe(later.toISOString());
+
+    // Only the person's click scores: the scanner's first click, stored as a person's before the burst
+    // showed, was held back from scoring until the burst window had passed.
+    const reasons = await waitFor(async () => (await scoreReasons(leadId)) ?? false, { description: 'the person’s click to be scored', timeoutMs: 10_000 });
+    expect(reasons.filter((reason) => reason.kind === 'click')).toEqual([expect.objectContaining({ count: 1 })]);
+    expect(reasons.reduce((sum, reason) => sum + reason.count, 0)).toBe(1);
   });
 
   it('any click on the hidden link is a machine’s, and goes nowhere', async () => {

@@ -46,12 +46,33 @@ export async function enqueueScoring(services: Services, teamId: string, events:
   await services.enqueue(scoreEventsQueue, { teamId, events: events.map(toScorable) });
 }
 
+/** The hook after tracking stored human opens and clicks (startNurture wires it into the TrackingWriter). */
+export async function enqueueTrackedScoring(services: Services, teamId: string, events: readonly ScorableEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await services.enqueue(scoreEventsQueue, {
+    teamId,
+    events: events.map((event) => ({
+      leadId: event.leadId,
+      kind: event.kind,
+      name: event.name,
+      urlPath: event.urlPath,
+      properties: scoredProperties(event.properties),
+      occurredAt: new Date(event.occurredAt).toISOString(),
+      verdict: event.verdict ?? null,
+    })),
+  });
+}
+
+function scoredProperties(properties: Record<string, unknown>): Record<string, string | number> {
+  const kept: Record<string, string | number> = {};
+  for (const name of SCORED_PROPERTIES) {
+    const value = properties[name];
+    if (typeof value === 'string' || typeof value === 'number') kept[name] = value;
+  }
+  return kept;
+}
+
 /** API events carry no verdict: they come from the customer's own systems and count as a person's. */
 function toScorable(event: EventRecord): z.infer<typeof ScoreEventsPayloadSchema>['events'][number] & ScorableEvent {
-  const properties: Record<string, string | number> = {};
-  for (const name of SCORED_PROPERTIES) {
-    const value = event.properties[name];
-    if (typeof value === 'string' || typeof value === 'number') properties[name] = value;
-  }
-  return { leadId: event.lead_id, kind: event.kind, name: event.name, urlPath: event.url_path, properties, occurredAt: event.occurred_at, verdict: null };
+  return { leadId: event.lead_id, kind: event.kind, name: event.name, urlPath: event.url_path, properties: scoredProperties(event.properties), occurredAt: event.occurred_at, verdict: null };
 }

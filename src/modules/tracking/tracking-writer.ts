@@ -1,6 +1,7 @@
 import type { Sql } from '../../db/client.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { EmailLabels, EmailSources } from '../delivery/email-source.ts';
+import type { ScorableEvent } from '../scoring/score-events.ts';
 import { LINK_BURST_MS, MACHINE_REASONS, type Verdict } from './classify-activity.ts';
 import { correctBursts, insertTrackingEvents, markSendsActive, sendSources, type BurstCorrection, type FirstActivity, type SendSource, type TrackingEventRow } from './queries.ts';
 
@@ -20,6 +21,12 @@ interface Buffered extends TrackingEvent {
   state: 'pending' | 'writing' | 'written';
 }
 
+/** A stored human event waiting to be handed to scoring (a click waits out its burst window first). */
+interface ToScore {
+  event: Buffered;
+  readyAt: number;
+}
+
 /** One email's clicks within LINK_BURST_MS of its first: a scanner clicks every link at once. */
 interface Burst {
   /** The app clock's time of its first click (the window), and the process's (to forget it). */
@@ -37,6 +44,12 @@ export interface TrackingWriterOptions {
   maxBatch?: number;
   /** While the database is away: past this, the oldest events are dropped (and logged) rather than the process. */
   maxBuffered?: number;
+  /**
+   * Where stored human opens and clicks go to be scored (startNurture: a scoring job). A click is handed
+   * over once its all-links burst window has passed, so a scanner's first click, judged human when it was
+   * stored, is never scored. Best effort: a failure is logged (the events themselves are stored).
+   */
+  onStored?: (teamId: string, events: ScorableEvent[]) => Promise<void>;
 }
 
 const LABELS_TTL_MS = 60_000;
@@ -58,7 +71,10 @@ export class TrackingWriter {
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
   readonly #maxBuffered: number;
+  readonly #onStored: TrackingWriterOptions['onStored'];
   #buffer: Buffered[] = [];
+  #toScore: ToScore[] = [];
+  #scoreTimer: NodeJS.Timeout | undefined;
   #corrections: BurstCorrection[] = [];
   readonly #bursts = new Map<string, Burst>();
   readonly #labels = new Map<string, { labels: EmailLabels; at: number }>();
@@ -81,6 +97,7 @@ export class TrackingWriter {
     this.#flushIntervalMs = options.flushIntervalMs ?? 25;
     this.#maxBatch = options.maxBatch ?? 1000;
     this.#maxBuffered = options.maxBuffered ?? 200_000;
+    this.#onStored = options.onStored;
   }
 
   /** Takes an answered event; `linkCount` is its email's number of tracked links (for the burst rule). */
@@ -129,6 +146,9 @@ export class TrackingWriter {
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
     }
+    clearTimeout(this.#scoreTimer);
+    // Stopped, no burst can grow any more: what waits is handed over now.
+    await this.#handToScoring(Number.POSITIVE_INFINITY);
     this.#logger.info(this.stats, 'tracking writer stopped');
   }
 
@@ -201,11 +221,56 @@ export class TrackingWriter {
       this.stats.stored += stored;
       this.stats.dropped += batch.length - stored;
       this.#forgetOldBursts();
+      this.#queueForScoring(batch);
     } catch (error) {
       for (const event of batch) event.state = 'pending';
       this.#buffer.unshift(...batch);
       this.#corrections.unshift(...corrections);
       throw error;
+    }
+  }
+
+  #queueForScoring(batch: readonly Buffered[]): void {
+    if (!this.#onStored) return;
+    const now = Date.now();
+    for (const event of batch) {
+      if (event.verdict.verdict !== 'human') continue;
+      this.#toScore.push({ event, readyAt: event.name === 'email_clicked' ? now + LINK_BURST_MS : now });
+    }
+    void this.#handToScoring(now);
+  }
+
+  /** Hands over the events ready by `until` that are still a person's (a burst may have turned them), per workspace. */
+  async #handToScoring(until: number): Promise<void> {
+    const ready = this.#toScore.filter((entry) => entry.readyAt <= until);
+    if (ready.length === 0 && this.#toScore.length === 0) return;
+    this.#toScore = this.#toScore.filter((entry) => entry.readyAt > until);
+    clearTimeout(this.#scoreTimer);
+    this.#scoreTimer = undefined;
+    let nextAt = Number.POSITIVE_INFINITY;
+    for (const entry of this.#toScore) nextAt = Math.min(nextAt, entry.readyAt);
+    if (nextAt !== Number.POSITIVE_INFINITY && !this.#stopped) this.#scoreTimer = setTimeout(() => void this.#handToScoring(Date.now()), Math.max(0, nextAt - Date.now()));
+    const byTeam = new Map<string, ScorableEvent[]>();
+    for (const { event } of ready) {
+      if (event.verdict.verdict !== 'human') continue;
+      const events = byTeam.get(event.teamId) ?? [];
+      events.push({
+        leadId: event.leadId,
+        kind: 'email',
+        name: event.name,
+        urlPath: null,
+        properties: event.url !== undefined ? { url: event.url } : {},
+        occurredAt: event.occurredAt,
+        verdict: 'human',
+      });
+      byTeam.set(event.teamId, events);
+    }
+    for (const [teamId, events] of byTeam) {
+      for (let from = 0; from < events.length; from += this.#maxBatch) {
+        await this.#onStored!(teamId, events.slice(from, from + this.#maxBatch)).catch((error) =>
+          this.#logger.error({ err: error, teamId, events: events.length }, 'tracking events stored but not handed to scoring'),
+        );
+      }
     }
   }
 
