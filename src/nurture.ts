@@ -18,6 +18,8 @@ import { resendWebhookRoute } from './modules/resend-webhooks/resend-webhook-rou
 import { unsubscribeRoutes } from './modules/unsubscribes/unsubscribe-routes.ts';
 import { trackingRoutes } from './modules/tracking/tracking-routes.ts';
 import { TrackingWriter } from './modules/tracking/tracking-writer.ts';
+import { siteRoutes } from './modules/tracking/site-routes.ts';
+import { SiteVisitWriter } from './modules/tracking/site-visit-writer.ts';
 import { enqueueTrackedScoring } from './modules/scoring/score-events-queue.ts';
 import { createHttpServer, type Route } from './http/server.ts';
 import { systemClock, type Clock } from './lib/clock.ts';
@@ -47,6 +49,8 @@ export interface Nurture {
   readonly services: Services;
   /** Stores open and click events (web roles only). */
   readonly tracking?: TrackingWriter;
+  /** Stores the site snippet's page views and reads (web roles only). */
+  readonly siteVisits?: SiteVisitWriter;
   /** Graceful: stop taking requests, let running jobs finish, close pools, stop the embedded Postgres. */
   stop(): Promise<void>;
 }
@@ -95,9 +99,11 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
       ? new TrackingWriter(sql, services.emailSources, logger, { onStored: (teamId, events) => enqueueTrackedScoring(services, teamId, events) })
       : undefined;
     if (tracking) cleanups.push(() => tracking.stop());
+    const siteVisits = servesWeb ? new SiteVisitWriter(sql, logger, { onStored: (teamId, events) => enqueueTrackedScoring(services, teamId, events) }) : undefined;
+    if (siteVisits) cleanups.push(() => siteVisits.stop());
     const routes: Route[] = [
       healthRoute({ sql, queues, role: config.role, readiness, version: VERSION }),
-      ...(servesWeb ? [leadsRoute(services), eventsRoute(services), ...unsubscribeRoutes(services), ...trackingRoutes(services, tracking!), resendWebhookRoute(services)] : []),
+      ...(servesWeb ? [leadsRoute(services), eventsRoute(services), ...unsubscribeRoutes(services), ...trackingRoutes(services, tracking!), ...siteRoutes(services, siteVisits!), resendWebhookRoute(services)] : []),
     ];
     const slackApp = servesWeb ? createSlackApp(config, services, clientOptions) : undefined;
     if (slackApp) {
@@ -123,7 +129,7 @@ export async function startNurture(config: Config, options: NurtureOptions): Pro
     );
 
     let stopping: Promise<void> | undefined;
-    return { port, services, ...(tracking ? { tracking } : {}), stop: () => (stopping ??= stopAll()) };
+    return { port, services, ...(tracking ? { tracking } : {}), ...(siteVisits ? { siteVisits } : {}), stop: () => (stopping ??= stopAll()) };
   } catch (error) {
     await stopAll();
     throw error;

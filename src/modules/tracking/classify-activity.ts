@@ -66,6 +66,14 @@ export function classifyActivity(activity: Activity): Verdict {
   return HUMAN;
 }
 
+/** A page view or read from the site snippet: only the user agent tells a crawler running the page's scripts. */
+export function classifyVisit(userAgent: string | undefined): Verdict {
+  const agent = userAgent?.trim() ?? '';
+  if (agent === '') return machine(MACHINE_REASONS.noUserAgent);
+  if (isbot(agent)) return machine(MACHINE_REASONS.bot);
+  return HUMAN;
+}
+
 function machine(reason: string): Verdict {
   return { verdict: 'machine', reason };
 }

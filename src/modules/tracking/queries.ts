@@ -96,3 +96,29 @@ export async function correctBursts(sql: Queryable, bursts: readonly BurstCorrec
     FROM jsonb_to_recordset(${json}::jsonb) AS x(team_id text, send_id bigint, "from" timestamptz, "to" timestamptz)
     WHERE s.team_id = x.team_id AND s.id = x.send_id AND s.clicked_at BETWEEN x."from" AND x."to"`;
 }
+
+export interface VisitEventRow {
+  team_id: string;
+  lead_id: number;
+  name: 'page_view' | 'page_read';
+  properties: Record<string, unknown>;
+  url_path: string;
+  occurred_at: string;
+  verdict: 'human' | 'machine';
+  verdict_reason: string | null;
+}
+
+/**
+ * One statement for a flush of site visits, across workspaces. Visits of a lead erased since its email
+ * was clicked are dropped (the join). Returns the rows stored, for scoring.
+ */
+export async function insertVisitEvents(sql: Queryable, events: readonly VisitEventRow[]): Promise<VisitEventRow[]> {
+  if (events.length === 0) return [];
+  return sql<VisitEventRow[]>`
+    INSERT INTO events (team_id, lead_id, kind, name, properties, url_path, source, occurred_at, verdict, verdict_reason)
+    SELECT x.team_id, x.lead_id, 'web', x.name, x.properties, x.url_path, ${TRACKING_EVENT_SOURCE}, x.occurred_at, x.verdict, x.verdict_reason
+    FROM jsonb_to_recordset(${sql.json(events as never)}::jsonb)
+      AS x(team_id text, lead_id bigint, name text, properties jsonb, url_path text, occurred_at timestamptz, verdict text, verdict_reason text)
+    JOIN leads l ON l.id = x.lead_id AND l.team_id = x.team_id
+    RETURNING team_id, lead_id, name, properties, url_path, occurred_at, verdict, verdict_reason`;
+}

@@ -47,9 +47,14 @@ export type LinkToken = z.infer<typeof LinkTokenSchema>;
 export const VisitorTokenSchema = z.object({ w: z.string().min(1).max(32), l: z.number().int().positive() }).strict();
 export type VisitorToken = z.infer<typeof VisitorTokenSchema>;
 
+/** The site key in the install snippet (`data-site`): it names the workspace whose site reports visits. */
+export const SiteKeySchema = z.object({ w: z.string().min(1).max(32) }).strict();
+export type SiteKey = z.infer<typeof SiteKeySchema>;
+
 export const EMAIL_TOKEN = defineTokenKind('tracking.email', EmailTokenSchema);
 export const LINK_TOKEN = defineTokenKind('tracking.link', LinkTokenSchema);
 export const VISITOR_TOKEN = defineTokenKind('tracking.visitor', VisitorTokenSchema);
+export const SITE_KEY = defineTokenKind('tracking.site', SiteKeySchema);
 
 /** The URL parameter carrying the visitor token to the destination. */
 export const VISITOR_PARAMETER = 'nv';
@@ -57,6 +62,7 @@ export const VISITOR_PARAMETER = 'nv';
 export const signEmailToken = (secret: string, payload: EmailToken) => signToken(secret, EMAIL_TOKEN, payload);
 export const signLinkToken = (secret: string, payload: LinkToken) => signToken(secret, LINK_TOKEN, payload);
 export const signVisitorToken = (secret: string, payload: VisitorToken) => signToken(secret, VISITOR_TOKEN, payload);
+export const signSiteKey = (secret: string, payload: SiteKey) => signToken(secret, SITE_KEY, payload);
 
 export function readEmailToken(secret: string, token: string): EmailToken | undefined {
   const result = verifyToken(secret, EMAIL_TOKEN, token);
@@ -65,6 +71,11 @@ export function readEmailToken(secret: string, token: string): EmailToken | unde
 
 export function readVisitorToken(secret: string, token: string): VisitorToken | undefined {
   const result = verifyToken(secret, VISITOR_TOKEN, token);
+  return result.ok ? result.payload : undefined;
+}
+
+export function readSiteKey(secret: string, token: string): SiteKey | undefined {
+  const result = verifyToken(secret, SITE_KEY, token);
   return result.ok ? result.payload : undefined;
 }
 

@@ -89,3 +89,31 @@ export async function recentWorkspaceSettings(sql: Queryable, teamId: string): P
   cached.set(teamId, { settings, until: Date.now() + CACHE_MS });
   return settings;
 }
+
+/**
+ * The origins whose pages may report visits through the site snippet (/nurture site; the CORS check of
+ * POST /t/v). Kept apart from the sending settings above: they have their own command and audit entry.
+ */
+export async function getSiteOrigins(sql: Queryable, teamId: string): Promise<string[]> {
+  const [row] = await sql<{ site_origins: string[] }[]>`SELECT site_origins FROM workspaces WHERE team_id = ${teamId}`;
+  return row?.site_origins ?? [];
+}
+
+/** Replaces the allowed origins. */
+export async function setSiteOrigins(sql: Queryable, teamId: string, origins: readonly string[]): Promise<void> {
+  await getWorkspaceSettings(sql, teamId);
+  await sql`UPDATE workspaces SET site_origins = ${origins as string[]}::text[] WHERE team_id = ${teamId}`;
+  cachedOrigins.delete(teamId);
+}
+
+const cachedOrigins = new Map<string, { origins: string[]; until: number }>();
+
+/** The origins as read at most 10 s ago: every visit checks them, and a change reaches every process within that time. */
+export async function recentSiteOrigins(sql: Queryable, teamId: string): Promise<string[]> {
+  const hit = cachedOrigins.get(teamId);
+  if (hit && hit.until > Date.now()) return hit.origins;
+  const origins = await getSiteOrigins(sql, teamId);
+  cachedOrigins.set(teamId, { origins, until: Date.now() + CACHE_MS });
+  if (cachedOrigins.size > 10_000) cachedOrigins.delete(cachedOrigins.keys().next().value!);
+  return origins;
+}
