@@ -2,6 +2,7 @@ import type { Sql } from '../../db/client.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { EmailLabels, EmailSources } from '../delivery/email-source.ts';
 import type { ScorableEvent } from '../scoring/score-events.ts';
+import { BatchWriter, type BatchWriterOptions } from './batch-writer.ts';
 import { LINK_BURST_MS, MACHINE_REASONS, type Verdict } from './classify-activity.ts';
 import { correctBursts, insertTrackingEvents, markSendsActive, sendSources, type BurstCorrection, type FirstActivity, type SendSource, type TrackingEventRow } from './queries.ts';
 
@@ -37,13 +38,7 @@ interface Burst {
   isScanner: boolean;
 }
 
-export interface TrackingWriterOptions {
-  /** How long an event may wait for others to share its INSERT. */
-  flushIntervalMs?: number;
-  /** Events per flush (one INSERT, one UPDATE). */
-  maxBatch?: number;
-  /** While the database is away: past this, the oldest events are dropped (and logged) rather than the process. */
-  maxBuffered?: number;
+export interface TrackingWriterOptions extends BatchWriterOptions {
   /**
    * Where stored human opens and clicks go to be scored (startNurture: a scoring job). A click is handed
    * over once its all-links burst window has passed, so a scanner's first click, judged human when it was
@@ -52,139 +47,79 @@ export interface TrackingWriterOptions {
   onStored?: (teamId: string, events: ScorableEvent[]) => Promise<void>;
 }
 
+/** What waits to be written: an answered event, or a burst's correction of clicks already written. */
+type Pending = { kind: 'event'; event: Buffered } | { kind: 'correction'; correction: BurstCorrection };
+
 const LABELS_TTL_MS = 60_000;
 const LABELS_KEPT = 5000;
-const STOP_ATTEMPTS = 5;
 const SENDS_KEPT = 100_000;
 
 /**
- * Stores tracking events in batches: the endpoints answer at once and hand each event here, and every
- * few milliseconds (or every `maxBatch` events) one transaction inserts them into `events` and dates the
- * ledger rows' first human open and click. A failed flush keeps its events and retries with backoff;
- * stop() flushes what is left (startNurture calls it after the HTTP server closed, before the pool does).
- * The all-links burst is judged here, where one email's clicks meet (within one web process).
+ * Stores tracking events in batches (batch-writer.ts): the endpoints answer at once and hand each event
+ * here, and every few milliseconds one transaction inserts them into `events`, dates the ledger rows'
+ * first human open and click, and applies burst corrections. The all-links burst is judged here, where
+ * one email's clicks meet (within one web process).
  */
 export class TrackingWriter {
   readonly #sql: Sql;
   readonly #sources: EmailSources;
   readonly #logger: Logger;
-  readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
-  readonly #maxBuffered: number;
   readonly #onStored: TrackingWriterOptions['onStored'];
-  #buffer: Buffered[] = [];
+  readonly #batches: BatchWriter<Pending>;
   #toScore: ToScore[] = [];
   #scoreTimer: NodeJS.Timeout | undefined;
-  #corrections: BurstCorrection[] = [];
   readonly #bursts = new Map<string, Burst>();
   readonly #labels = new Map<string, { labels: EmailLabels; at: number }>();
   /** Ledger rows seen (their source never changes), and those whose first human open / click is stored: skipped next time. */
   readonly #sends = new Map<string, SendSource>();
   readonly #dated = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  /** Flushes run one at a time, whoever asks (the timer, flush(), stop()). */
-  #tail: Promise<unknown> = Promise.resolve();
-  #failures = 0;
-  #stopped = false;
-  /** Counters for logs and the benchmark. */
-  readonly stats = { recorded: 0, stored: 0, dropped: 0 };
+  #stored = 0;
+  /** Not stored: their ledger row is gone (the lead was erased). */
+  #skipped = 0;
 
   constructor(sql: Sql, sources: EmailSources, logger: Logger, options: TrackingWriterOptions = {}) {
     this.#sql = sql;
     this.#sources = sources;
     this.#logger = logger.child({ component: 'tracking-writer' });
-    this.#flushIntervalMs = options.flushIntervalMs ?? 25;
     this.#maxBatch = options.maxBatch ?? 1000;
-    this.#maxBuffered = options.maxBuffered ?? 200_000;
     this.#onStored = options.onStored;
+    this.#batches = new BatchWriter('tracking events', this.#logger, (batch) => this.#write(batch), options);
+  }
+
+  /** Counters for logs and the benchmark. */
+  get stats() {
+    return { recorded: this.#batches.stats.recorded, stored: this.#stored, dropped: this.#batches.stats.dropped + this.#skipped };
   }
 
   /** Takes an answered event; `linkCount` is its email's number of tracked links (for the burst rule). */
   record(event: TrackingEvent, linkCount: number): void {
     const buffered: Buffered = { ...event, state: 'pending' };
     if (event.name === 'email_clicked' && event.url !== undefined) this.#judgeBurst(buffered, linkCount);
-    this.#buffer.push(buffered);
-    this.stats.recorded++;
-    if (this.#buffer.length > this.#maxBuffered) {
-      const dropped = this.#buffer.splice(0, this.#buffer.length - this.#maxBuffered);
-      this.stats.dropped += dropped.length;
-      this.#logger.error({ dropped: dropped.length }, 'tracking events dropped: the database has not taken them for too long');
-    }
-    if (this.#buffer.length >= this.#maxBatch) this.#schedule(0);
-    else this.#schedule(this.#flushIntervalMs);
+    this.#batches.record({ kind: 'event', event: buffered });
   }
 
   /** Writes everything buffered so far (tests and stop()). Rejects when the database refuses. */
-  async flush(): Promise<void> {
-    while (this.#buffer.length > 0 || this.#corrections.length > 0) await this.#exclusive(() => this.#flushOnce());
-    await this.#tail;
+  flush(): Promise<void> {
+    return this.#batches.flush();
   }
 
-  #exclusive(work: () => Promise<void>): Promise<void> {
-    const run = this.#tail.then(work);
-    this.#tail = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Flushes what is left, retrying a few times; what the database still refuses is logged as lost. */
+  /** Writes what is left (retrying a few times), then hands what waits to scoring. */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.flush();
-        break;
-      } catch (error) {
-        if (attempt >= STOP_ATTEMPTS) {
-          this.stats.dropped += this.#buffer.length;
-          this.#logger.error({ err: error, lost: this.#buffer.length }, 'tracking events could not be stored before stopping');
-          this.#buffer = [];
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-      }
-    }
+    await this.#batches.stop();
     clearTimeout(this.#scoreTimer);
     // Stopped, no burst can grow any more: what waits is handed over now.
     await this.#handToScoring(Number.POSITIVE_INFINITY);
     this.#logger.info(this.stats, 'tracking writer stopped');
   }
 
-  #schedule(delayMs: number): void {
-    if (this.#stopped || this.#running) return;
-    if (this.#timer && delayMs > 0) return;
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#running = this.#drain().finally(() => {
-        this.#running = undefined;
-        if (this.#buffer.length > 0 || this.#corrections.length > 0) this.#schedule(this.#backoffMs());
-      });
-    }, delayMs);
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      while (this.#buffer.length > 0 || this.#corrections.length > 0) {
-        await this.#exclusive(() => this.#flushOnce());
-        this.#failures = 0;
-      }
-    } catch (error) {
-      this.#failures++;
-      this.#logger.error({ err: error, buffered: this.#buffer.length, failures: this.#failures }, 'tracking events not stored yet; retrying');
+  async #write(pending: readonly Pending[]): Promise<void> {
+    const batch: Buffered[] = [];
+    const corrections: BurstCorrection[] = [];
+    for (const item of pending) {
+      if (item.kind === 'event') batch.push(item.event);
+      else corrections.push(item.correction);
     }
-  }
-
-  #backoffMs(): number {
-    return this.#failures === 0 ? this.#flushIntervalMs : Math.min(5000, 100 * 2 ** (this.#failures - 1));
-  }
-
-  async #flushOnce(): Promise<void> {
-    if (this.#buffer.length === 0 && this.#corrections.length === 0) return;
-    const batch = this.#buffer.splice(0, this.#maxBatch);
-    const corrections = this.#corrections.splice(0);
     for (const event of batch) event.state = 'writing';
     try {
       const labels = await this.#labelsOf(batch);
@@ -218,14 +153,13 @@ export class TrackingWriter {
         if (first.opened_at) remember(this.#dated, `${sendKey(first.team_id, first.id)}:email_opened`, SENDS_KEPT);
         if (first.clicked_at) remember(this.#dated, `${sendKey(first.team_id, first.id)}:email_clicked`, SENDS_KEPT);
       }
-      this.stats.stored += stored;
-      this.stats.dropped += batch.length - stored;
+      this.#stored += stored;
+      this.#skipped += batch.length - stored;
       this.#forgetOldBursts();
       this.#queueForScoring(batch);
     } catch (error) {
+      // The batch goes back to the buffer (batch-writer.ts) and is written again.
       for (const event of batch) event.state = 'pending';
-      this.#buffer.unshift(...batch);
-      this.#corrections.unshift(...corrections);
       throw error;
     }
   }
@@ -249,7 +183,7 @@ export class TrackingWriter {
     this.#scoreTimer = undefined;
     let nextAt = Number.POSITIVE_INFINITY;
     for (const entry of this.#toScore) nextAt = Math.min(nextAt, entry.readyAt);
-    if (nextAt !== Number.POSITIVE_INFINITY && !this.#stopped) this.#scoreTimer = setTimeout(() => void this.#handToScoring(Date.now()), Math.max(0, nextAt - Date.now()));
+    if (nextAt !== Number.POSITIVE_INFINITY && !this.#batches.stopped) this.#scoreTimer = setTimeout(() => void this.#handToScoring(Date.now()), Math.max(0, nextAt - Date.now()));
     const byTeam = new Map<string, ScorableEvent[]>();
     for (const { event } of ready) {
       if (event.verdict.verdict !== 'human') continue;
@@ -330,13 +264,16 @@ export class TrackingWriter {
       if (earlier.state !== 'pending') written = true;
     }
     if (written) {
-      this.#corrections.push({
-        team_id: click.teamId,
-        lead_id: click.leadId,
-        send_id: click.sendId,
-        from: new Date(burst.firstAt).toISOString(),
-        to: click.occurredAt.toISOString(),
-        reason: MACHINE_REASONS.allLinks,
+      this.#batches.record({
+        kind: 'correction',
+        correction: {
+          team_id: click.teamId,
+          lead_id: click.leadId,
+          send_id: click.sendId,
+          from: new Date(burst.firstAt).toISOString(),
+          to: click.occurredAt.toISOString(),
+          reason: MACHINE_REASONS.allLinks,
+        },
       });
     }
   }
