@@ -1,5 +1,6 @@
 import type { RespondFn } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
+import { UsageError } from '../lib/errors.ts';
 import type { Services } from '../services.ts';
 import type { Token } from './command-text.ts';
 
@@ -27,4 +28,19 @@ export interface CommandContext {
   /** Posts to the command's response_url; ephemeral unless told otherwise. */
   readonly respond: RespondFn;
   readonly subcommands: readonly Subcommand[];
+}
+
+/** One verb of a subcommand (`/nurture segment show …`), given the tokens after it. */
+export type VerbHandler = (context: CommandContext, rest: readonly Token[]) => Promise<void>;
+
+/**
+ * Runs the verb the first argument names (none: `list`); aliases are more keys for the same handler.
+ * An unknown verb answers `usage`.
+ */
+export async function runVerb(context: CommandContext, verbs: Readonly<Record<string, VerbHandler>>, usage: string): Promise<void> {
+  const [verbToken, ...rest] = context.args;
+  const verb = verbToken?.value.toLowerCase() ?? 'list';
+  const handler = Object.hasOwn(verbs, verb) ? verbs[verb] : undefined;
+  if (!handler) throw new UsageError(usage);
+  return handler(context, rest);
 }

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enrollLeads } from '../../src/modules/sequences/runs.ts';
 import { updateWorkspaceSettings } from '../../src/modules/workspaces/settings.ts';
-import { activateSequence, stepsChanged } from '../../src/modules/sequences/sequence-lifecycle.ts';
+import { stepsChanged } from '../../src/modules/sequences/sequence-lifecycle.ts';
 import { apiClient, type ApiClient } from '../support/api-client.ts';
 import { ManualClock } from '../support/manual-clock.ts';
 import { newWebhookSecret } from '../support/resend-webhooks.ts';
 import type { TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { MARKETER, addLead, addStep, createSequence, createTemplate, ledgerOf, runOf, settled, startSequenceApp, subjectsTo, tick, waitForEmailsTo, type SequenceSpec } from './run-support.ts';
+import { activeSequence, addLead, addStep, createTemplate, enrollIn, ledgerOf, runOf, settled, startSequenceApp, subjectsTo, tick, waitForEmailsTo, type SequenceSpec } from './run-support.ts';
 
 const secret = newWebhookSecret();
 const clock = new ManualClock('2026-11-02T00:00:00Z');
@@ -26,14 +25,9 @@ const minutes = (count: number) => count;
 const hours = (count: number) => count * 60;
 const days = (count: number) => count * 24 * 60;
 
-async function liveSequence(spec: SequenceSpec) {
-  const sequence = await createSequence(app, spec);
-  const activated = await activateSequence(app.nurture.services, { teamId, sequenceId: sequence.id, userId: MARKETER, enrollCurrentMembers: false });
-  expect(activated).toMatchObject({ ok: true, sequence: { status: 'active' } });
-  return sequence;
-}
+const liveSequence = (spec: SequenceSpec) => activeSequence(app, spec);
 
-const enroll = (sequenceId: number, leadIds: number[]) => enrollLeads(app.nurture.services, { teamId, sequenceId, who: { leadIds }, enrolledBy: MARKETER });
+const enroll = (sequenceId: number, leadIds: number[]) => enrollIn(app, sequenceId, leadIds);
 
 /** Moves the clock and ticks; resolves with what the tick handed to delivery once it has left. */
 async function tickAt(iso: string, sequenceId: number) {

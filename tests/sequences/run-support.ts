@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { LedgerState } from '../../src/modules/delivery/ledger-queries.ts';
-import { leadRuns, type LeadRun } from '../../src/modules/sequences/runs.ts';
+import { enrollLeads, leadRuns, type EnrollResult, type LeadRun } from '../../src/modules/sequences/runs.ts';
+import { activateSequence } from '../../src/modules/sequences/sequence-lifecycle.ts';
 import type { DelayFrom, SendWindow, StepCondition, Trigger } from '../../src/modules/sequences/sequence.ts';
 import { tickSequences, type TickSummary } from '../../src/modules/sequences/tick-sequences.ts';
 import { insertTemplate } from '../../src/modules/templates/queries.ts';
@@ -64,6 +65,18 @@ export interface SequenceSpec {
   replyTo?: string;
   senderName?: string;
 }
+
+/** A sequence created as a draft, then activated (for people enrolled by hand: nobody from a segment yet). */
+export async function activeSequence(app: TestApp, spec: SequenceSpec): Promise<{ id: number; stepIds: number[] }> {
+  const sequence = await createSequence(app, spec);
+  const activated = await activateSequence(app.nurture.services, { teamId: app.slack.teamId, sequenceId: sequence.id, userId: MARKETER, enrollCurrentMembers: false });
+  expect(activated).toMatchObject({ ok: true, sequence: { status: 'active' } });
+  return sequence;
+}
+
+/** Enrolls leads by hand, as `/nurture sequence enroll` does. */
+export const enrollIn = (app: TestApp, sequenceId: number, leadIds: number[]): Promise<EnrollResult> =>
+  enrollLeads(app.nurture.services, { teamId: app.slack.teamId, sequenceId, who: { leadIds }, enrolledBy: MARKETER });
 
 /** A draft sequence as the authoring side stores it; returns its id and its steps' ids in order. */
 export async function createSequence(app: TestApp, spec: SequenceSpec): Promise<{ id: number; stepIds: number[] }> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holdLeadNurture } from '../../src/modules/sequences/lead-nurture-hold.ts';
 import { enrollLeads } from '../../src/modules/sequences/runs.ts';
-import { activateSequence, pauseSequence, resumeSequence } from '../../src/modules/sequences/sequence-lifecycle.ts';
+import { pauseSequence, resumeSequence } from '../../src/modules/sequences/sequence-lifecycle.ts';
 import { resumedText } from '../../src/modules/sequences/build-sequence-messages.ts';
 import { sequencePausedDmText } from '../../src/modules/sequences/sequence-source.ts';
 import { tickSequences } from '../../src/modules/sequences/tick-sequences.ts';
@@ -12,7 +12,7 @@ import { ManualClock } from '../support/manual-clock.ts';
 import { replyText } from '../support/slack-replies.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { DAILY_WINDOW, MARKETER, OWNER, addLead, createSequence, createTemplate, ledgerOf, runOf, settled, startSequenceApp, subjectsTo, tick, waitForEmailsTo, withWorker as runWithWorker, type SequenceSpec } from './run-support.ts';
+import { DAILY_WINDOW, MARKETER, OWNER, activeSequence, addLead, createTemplate, enrollIn, ledgerOf, runOf, settled, startSequenceApp, subjectsTo, tick, waitForEmailsTo, withWorker as runWithWorker, type SequenceSpec } from './run-support.ts';
 
 /**
  * Two web instances (they tick when told, and run no workers: no background tick, no send job runs
@@ -36,13 +36,9 @@ afterAll(async () => {
 
 const withWorker = <T>(work: () => Promise<T>) => runWithWorker(app, clock, work);
 
-async function liveSequence(spec: SequenceSpec) {
-  const sequence = await createSequence(app, spec);
-  expect(await activateSequence(app.nurture.services, { teamId, sequenceId: sequence.id, userId: MARKETER, enrollCurrentMembers: false })).toMatchObject({ ok: true });
-  return sequence;
-}
+const liveSequence = (spec: SequenceSpec) => activeSequence(app, spec);
 
-const enroll = (sequenceId: number, leadIds: number[]) => enrollLeads(app.nurture.services, { teamId, sequenceId, who: { leadIds }, enrolledBy: MARKETER });
+const enroll = (sequenceId: number, leadIds: number[]) => enrollIn(app, sequenceId, leadIds);
 
 const sendJobsOf = async (sequenceId: number) =>
   (await app.db.sql<{ count: number }[]>`

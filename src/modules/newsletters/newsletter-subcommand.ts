@@ -1,7 +1,7 @@
 import { UsageError } from '../../lib/errors.ts';
 import type { Token } from '../../slack/command-text.ts';
 import { escapeMrkdwn } from '../../slack/mrkdwn.ts';
-import type { CommandContext, Subcommand } from '../../slack/subcommand.ts';
+import { runVerb, type CommandContext, type Subcommand } from '../../slack/subcommand.ts';
 import { requireRole } from '../roles/roles.ts';
 import { listSegments } from '../segments/queries.ts';
 import { formatInZone, wallTimeAt } from '../settings/zoned-time.ts';
@@ -30,20 +30,17 @@ export const newsletterSubcommand: Subcommand = {
     { form: '/nurture newsletter list', example: '/nurture newsletter list', explains: 'the recent newsletters with their status and counts' },
     { form: '/nurture newsletter show <number>', example: '/nurture newsletter show 12', explains: 'what its card says: plan, status, progress or summary' },
   ],
-  async run(context) {
-    const [verbToken, ...rest] = context.args;
-    switch (verbToken?.value.toLowerCase() ?? 'list') {
-      case 'new':
-      case 'create':
-        return newCommand(context);
-      case 'list':
-        return listCommand(context);
-      case 'show':
-        return showCommand(context, rest);
-      default:
-        throw new UsageError(USAGE_TEXT);
-    }
-  },
+  run: (context) =>
+    runVerb(
+      context,
+      {
+        new: newCommand,
+        create: newCommand,
+        list: listCommand,
+        show: showCommand,
+      },
+      USAGE_TEXT,
+    ),
 };
 
 async function newCommand(context: CommandContext) {

@@ -1,6 +1,6 @@
 import { UsageError } from '../../lib/errors.ts';
 import type { Token } from '../../slack/command-text.ts';
-import type { CommandContext, Subcommand } from '../../slack/subcommand.ts';
+import { runVerb, type CommandContext, type Subcommand } from '../../slack/subcommand.ts';
 import { requireRole } from '../roles/roles.ts';
 import { emptyDraft, fitsInMetadata, flattenRule, type BuilderDraft } from './builder-draft.ts';
 import {
@@ -51,29 +51,22 @@ export const segmentSubcommand: Subcommand = {
     { form: '/nurture segment export <name>', example: '/nurture segment export "Mfg VPs"', explains: 'a CSV of its leads, sent to you as a direct message' },
   ],
   details: SEGMENT_GRAMMAR_HELP,
-  async run(context) {
-    const [verbToken, ...rest] = context.args;
-    const verb = verbToken?.value.toLowerCase() ?? 'list';
-    switch (verb) {
-      case 'list':
-        return listCommand(context);
-      case 'show':
-        return showCommand(context, rest);
-      case 'new':
-      case 'create':
-        return newCommand(context, rest);
-      case 'edit':
-      case 'change':
-        return editCommand(context, rest);
-      case 'delete':
-      case 'remove':
-        return deleteCommand(context, rest);
-      case 'export':
-        return exportCommand(context, rest);
-      default:
-        throw new UsageError(USAGE_TEXT);
-    }
-  },
+  run: (context) =>
+    runVerb(
+      context,
+      {
+        list: listCommand,
+        show: showCommand,
+        new: newCommand,
+        create: newCommand,
+        edit: editCommand,
+        change: editCommand,
+        delete: deleteCommand,
+        remove: deleteCommand,
+        export: exportCommand,
+      },
+      USAGE_TEXT,
+    ),
 };
 
 

@@ -1,7 +1,7 @@
 import { UsageError } from '../../lib/errors.ts';
 import type { Token } from '../../slack/command-text.ts';
 import { replyEphemeral } from '../../slack/messages.ts';
-import type { CommandContext, Subcommand } from '../../slack/subcommand.ts';
+import { runVerb, type CommandContext, type Subcommand } from '../../slack/subcommand.ts';
 import { parseEmailArgument } from '../leads/lead-subcommand.ts';
 import { NO_TEMPLATES_TEXT } from '../newsletters/newsletter-subcommand.ts';
 import { findLeadByEmail } from '../leads/queries.ts';
@@ -68,37 +68,27 @@ export const sequenceSubcommand: Subcommand = {
     { form: '/nurture sequence remove <name> <email>', example: '/nurture sequence remove "Whitepaper follow-up" yui@example.co.jp', explains: 'the lead leaves it: no more of its steps' },
   ],
   details: NAMES_HELP,
-  async run(context) {
-    const [verbToken, ...rest] = context.args;
-    switch (verbToken?.value.toLowerCase() ?? 'list') {
-      case 'list':
-        return listCommand(context);
-      case 'show':
-        return showCommand(context, rest);
-      case 'new':
-      case 'create':
-        return newCommand(context, rest);
-      case 'edit':
-      case 'change':
-        return editCommand(context, rest);
-      case 'activate':
-      case 'start':
-        return activateCommand(context, rest);
-      case 'pause':
-        return pauseOrResumeCommand(context, rest, 'pause');
-      case 'resume':
-        return pauseOrResumeCommand(context, rest, 'resume');
-      case 'archive':
-        return archiveCommand(context, rest);
-      case 'enroll':
-      case 'add':
-        return enrollCommand(context, rest);
-      case 'remove':
-        return removeCommand(context, rest);
-      default:
-        throw new UsageError(USAGE_TEXT);
-    }
-  },
+  run: (context) =>
+    runVerb(
+      context,
+      {
+        list: listCommand,
+        show: showCommand,
+        new: newCommand,
+        create: newCommand,
+        edit: editCommand,
+        change: editCommand,
+        activate: activateCommand,
+        start: activateCommand,
+        pause: (context, rest) => pauseOrResumeCommand(context, rest, 'pause'),
+        resume: (context, rest) => pauseOrResumeCommand(context, rest, 'resume'),
+        archive: archiveCommand,
+        enroll: enrollCommand,
+        add: enrollCommand,
+        remove: removeCommand,
+      },
+      USAGE_TEXT,
+    ),
 };
 
 async function listCommand(context: CommandContext) {

@@ -1,6 +1,6 @@
 import { UsageError } from '../../lib/errors.ts';
 import type { Token } from '../../slack/command-text.ts';
-import type { CommandContext, Subcommand } from '../../slack/subcommand.ts';
+import { runVerb, type CommandContext, type Subcommand } from '../../slack/subcommand.ts';
 import { parseEmailArgument } from '../leads/lead-subcommand.ts';
 import { findLeadByEmail } from '../leads/queries.ts';
 import { requireRole } from '../roles/roles.ts';
@@ -47,25 +47,20 @@ export const templateSubcommand: Subcommand = {
     { form: '/nurture template edit <name>', example: '/nurture template edit "Pricing follow-up"', explains: 'the same form, filled in (marketers and admins)' },
   ],
   details: MERGE_FIELD_HELP,
-  async run(context) {
-    const [verbToken, ...rest] = context.args;
-    const verb = verbToken?.value.toLowerCase() ?? 'list';
-    switch (verb) {
-      case 'list':
-        return listCommand(context);
-      case 'show':
-      case 'preview':
-        return showCommand(context, rest);
-      case 'new':
-      case 'create':
-        return newCommand(context, rest);
-      case 'edit':
-      case 'change':
-        return editCommand(context, rest);
-      default:
-        throw new UsageError(USAGE_TEXT);
-    }
-  },
+  run: (context) =>
+    runVerb(
+      context,
+      {
+        list: listCommand,
+        show: showCommand,
+        preview: showCommand,
+        new: newCommand,
+        create: newCommand,
+        edit: editCommand,
+        change: editCommand,
+      },
+      USAGE_TEXT,
+    ),
 };
 
 
