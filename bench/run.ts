@@ -1,5 +1,6 @@
 // `npm run bench`: runs every benchmark in bench/ and prints its figures. Not part of CI.
 // Record the latest figures, with the machine they ran on, in bench/README.md.
+import { benchAlerts } from './alerts.ts';
 import { benchCsvImport } from './csv-import.ts';
 import { benchDelivery } from './delivery.ts';
 import { benchLeadIngest } from './lead-ingest.ts';
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   delivery: benchDelivery,
   sequences: benchSequences,
   tracking: benchTracking,
+  alerts: benchAlerts,
 };
 const only = process.argv.slice(2);
 for (const [name, run] of Object.entries(benches)) {

@@ -10,6 +10,8 @@ const ROOT = path.join(import.meta.dirname, '..');
 /** The bot scope each Web API method we call needs (https://api.slack.com/methods). Methods needing none map to null. */
 const SCOPE_OF_METHOD: Record<string, string | null> = {
   'users.info': 'users:read',
+  // Public channels; private ones need groups:read too (the manifest asks for both).
+  'conversations.info': 'channels:read',
   'chat.postMessage': 'chat:write',
   'chat.postEphemeral': 'chat:write',
   'chat.update': 'chat:write',

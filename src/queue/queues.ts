@@ -1,3 +1,5 @@
+import { postAlertsQueue } from '../modules/alerts/post-alerts-queue.ts';
+import { sweepAlertsQueue } from '../modules/alerts/sweep-alerts-queue.ts';
 import { sendChunkQueue } from '../modules/delivery/send-chunk-queue.ts';
 import { maintainPartitionsQueue } from '../modules/events/maintain-partitions-queue.ts';
 import { publishHomeQueue } from '../modules/home/publish-home-queue.ts';
@@ -30,4 +32,6 @@ export const QUEUES: readonly QueueDefinition[] = [
   sweepSegmentTriggersQueue,
   reactToEventsQueue,
   scoreEventsQueue,
+  postAlertsQueue,
+  sweepAlertsQueue,
 ];

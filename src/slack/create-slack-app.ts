@@ -8,11 +8,13 @@ import { registerHome } from '../modules/home/register-home.ts';
 import { registerImport } from '../modules/imports/register-import.ts';
 import { registerLeads } from '../modules/leads/register-leads.ts';
 import { registerNewsletters } from '../modules/newsletters/register-newsletters.ts';
+import { registerOneToOne } from '../modules/one-to-one/register-one-to-one.ts';
 import { registerSegments } from '../modules/segments/register-segments.ts';
 import { registerSequences } from '../modules/sequences/register-sequences.ts';
 import { registerTemplates } from '../modules/templates/register-templates.ts';
 import { registerSettings } from '../modules/settings/register-settings.ts';
 import { registerScoring } from '../modules/scoring/register-scoring.ts';
+import { registerAlerts } from '../modules/alerts/register-alerts.ts';
 import { boltLogger } from './bolt-logger.ts';
 import { unexpectedErrorText } from './messages.ts';
 import { registerNurtureCommand } from './nurture-command.ts';
@@ -46,8 +48,10 @@ export function createSlackApp(config: Config, services: Services, clientOptions
   registerTemplates(app, services);
   registerSettings(app, services);
   registerScoring(app, services);
+  registerAlerts(app, services);
   registerNewsletters(app, services);
   registerSequences(app, services);
+  registerOneToOne(app, services);
 
   app.error(async ({ error, body, context }: ExtendedErrorHandlerArgs) => {
     const referenceId = newReferenceId();

@@ -90,6 +90,16 @@ export const ActionIds = {
   sequenceArchiveConfirm: 'sequence_archive_confirm',
   /** Every input of the scoring form: one per block, read by block id (build-scoring-modal.ts). */
   scoringModelInput: 'scoring_model_input',
+  /** Every input of the alert channel form: one per block, read by block id (build-alert-channel-modal.ts). */
+  alertChannelInput: 'alert_channel_input',
+  /** Buttons on a hot-lead alert; each carries the alert id as its value. */
+  alertClaim: 'alert_claim',
+  alertEmail: 'alert_email',
+  /** An overflow menu: each option's value is `<alert id>:<minutes>`. */
+  alertSnooze: 'alert_snooze',
+  alertNotAFit: 'alert_not_a_fit',
+  /** Every input of the Email 1:1 form: one per block, read by block id. */
+  oneToOneInput: 'one_to_one_input',
 } as const;
 
 export const CallbackIds = {
@@ -104,6 +114,8 @@ export const CallbackIds = {
   sequenceBuilder: 'sequence_builder',
   sequenceStep: 'sequence_step',
   scoringModal: 'scoring_modal',
+  alertChannelModal: 'alert_channel_modal',
+  oneToOneModal: 'one_to_one_modal',
 } as const;
 
 /** Events API events Nurture listens to; manifest.yml must subscribe to exactly these (tests check). */

@@ -10,6 +10,7 @@ import { sequenceSubcommand } from '../modules/sequences/sequence-subcommand.ts'
 import { templateSubcommand } from '../modules/templates/template-subcommand.ts';
 import { settingsSubcommand } from '../modules/settings/settings-subcommand.ts';
 import { scoringSubcommand } from '../modules/scoring/scoring-subcommand.ts';
+import { alertsSubcommand } from '../modules/alerts/alerts-subcommand.ts';
 import { siteSubcommand } from '../modules/tracking/site-subcommand.ts';
 import type { Subcommand } from './subcommand.ts';
 
@@ -27,5 +28,6 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   sequenceSubcommand,
   settingsSubcommand,
   scoringSubcommand,
+  alertsSubcommand,
   siteSubcommand,
 ];

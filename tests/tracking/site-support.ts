@@ -40,7 +40,7 @@ export interface SnippetPageOptions {
 
 /**
  * Runs the snippet's source in Node's vm with the least of a browser it needs: location, history,
- * storage, cookies, visibility events and sendBeacon (recorded, not sent). The real-browser test is later.
+ * storage, cookies, visibility events and sendBeacon (recorded, not sent). The real browser is site-browser.test.ts.
  */
 export function runSnippet(source: string, options: SnippetPageOptions): SnippetPage {
   let href = options.href;

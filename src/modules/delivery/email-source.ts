@@ -6,7 +6,8 @@ import type { CompiledTemplate } from '../templates/template.ts';
 export const FAILURE_STREAK_LIMIT = 5;
 
 /** What kind of thing an email in the send ledger was sent for (email_sends.source_kind). */
-export type SourceKind = 'newsletter' | 'sequence';
+export const SOURCE_KINDS = ['newsletter', 'sequence', 'one_to_one'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
 
 /**
  * What the one delivery road asks of each kind of email (newsletters now, sequences next). The chunk job
@@ -35,8 +36,11 @@ export interface EmailLabels {
 
 /** How a source's emails are made: the same for a send and for settling a cancelled send's batch in flight. */
 export interface SourceContent {
-  /** Newsletters skip a capped lead (a late broadcast is worse than none); sequences defer the step. */
-  capPolicy: 'skip' | 'defer';
+  /**
+   * Newsletters skip a capped lead (a late broadcast is worse than none); sequences defer the step; a
+   * rep's 1:1 email is never held by the cap but counts toward it ('count').
+   */
+  capPolicy: 'skip' | 'defer' | 'count';
   /** The template of a step (newsletters: step 0); undefined: the step is gone, its rows fail. */
   template(step: number): CompiledTemplate | undefined;
   senderName: string;

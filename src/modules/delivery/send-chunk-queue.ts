@@ -1,7 +1,9 @@
+import type { SendOptions } from 'pg-boss';
 import { z } from 'zod';
+import type { TransactionSql } from '../../db/client.ts';
 import { defineQueue } from '../../queue/define-queue.ts';
 import type { Services } from '../../services.ts';
-import type { SourceKind } from './email-source.ts';
+import { SOURCE_KINDS, type SourceKind } from './email-source.ts';
 import { sendChunk } from './send-chunk.ts';
 
 export const SendChunkPayloadSchema = z.object({
@@ -9,7 +11,7 @@ export const SendChunkPayloadSchema = z.object({
   /** email_sends.chunk_id: up to 100 rows of one source. */
   chunkId: z.number().int().positive(),
   /** The source of its rows (checked against them), so the job asks the source first without a lookup. */
-  sourceKind: z.enum(['newsletter', 'sequence']),
+  sourceKind: z.enum(SOURCE_KINDS),
   sourceId: z.number().int().positive(),
 });
 export type SendChunkPayload = z.infer<typeof SendChunkPayloadSchema>;
@@ -35,4 +37,21 @@ export async function enqueueChunks(services: Services, source: { teamId: string
     sendChunkQueue,
     chunkIds.map((chunkId) => ({ payload: { teamId: source.teamId, chunkId, sourceKind: source.kind, sourceId: source.id } })),
   );
+}
+
+/**
+ * The same jobs, inserted through an open transaction (pg-boss runs its insert on our connection): they
+ * exist exactly when the ledger rows written in it do. One insert per chunk: the fan-out insert takes no
+ * connection of ours.
+ */
+export async function enqueueChunksInTransaction(
+  services: Services,
+  tx: TransactionSql,
+  source: { teamId: string; kind: SourceKind; id: number },
+  chunkIds: readonly number[],
+): Promise<void> {
+  const db: NonNullable<SendOptions['db']> = { executeSql: async (text, values) => ({ rows: await tx.unsafe(text, (values ?? []) as never[]) }) };
+  for (const chunkId of chunkIds) {
+    await services.enqueue(sendChunkQueue, { teamId: source.teamId, chunkId, sourceKind: source.kind, sourceId: source.id }, { db });
+  }
 }

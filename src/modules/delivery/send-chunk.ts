@@ -9,7 +9,7 @@ import { recentWorkspaceSettings, type WorkspaceSettings } from '../workspaces/s
 import type { EmailSourceKind, PreparedSource, SourceKind } from './email-source.ts';
 import { SEND_TAG, TEAM_TAG } from './email-tags.ts';
 import type { BatchOutcome, OutgoingEmail } from './email-transport.ts';
-import { checkFrequencyCap, countClaimed } from './frequency-cap.ts';
+import { checkFrequencyCap, countClaimed, type CapCheck } from './frequency-cap.ts';
 import {
   applyClaimDecisions,
   cancelQueuedRows,
@@ -129,7 +129,8 @@ async function claimBatch(
         decide('failed', 'its step no longer exists');
         continue;
       }
-      const cap = checkFrequencyCap(recentByLead.get(lead.id), settings);
+      // A rep's 1:1 email is never held by the cap ('count'); it is counted below like any other.
+      const cap: CapCheck = prepared.capPolicy === 'count' ? { capped: false } : checkFrequencyCap(recentByLead.get(lead.id), settings);
       if (cap.capped) {
         if (prepared.capPolicy === 'defer') decide('deferred', cap.reason, cap.freesAt);
         else decide('capped', cap.reason);

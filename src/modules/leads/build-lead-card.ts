@@ -1,6 +1,8 @@
 import type { KnownBlock } from '@slack/types';
 import { clip, escapeMrkdwn } from '../../slack/mrkdwn.ts';
 import type { RecentEvent } from '../events/queries.ts';
+import { oneToOneFateWords } from '../one-to-one/describe-one-to-one.ts';
+import type { LeadOneToOne } from '../one-to-one/queries.ts';
 import { describeScore } from '../scoring/describe-score.ts';
 import type { ScoreReason } from '../scoring/score-reason.ts';
 import { leadRunLine } from '../sequences/build-sequence-messages.ts';
@@ -37,6 +39,7 @@ export function buildLeadCard(
   journey: CardJourney = { runs: [], timeZone: 'UTC' },
   now = new Date(),
   score?: CardScore,
+  oneToOnes: readonly LeadOneToOne[] = [],
 ): KnownBlock[] {
   const name = [lead.first_name, lead.last_name].filter(Boolean).join(' ') || lead.email;
   const field = (label: string, value: string | null | undefined) => ({ type: 'mrkdwn' as const, text: `*${label}*\n${value ? escapeMrkdwn(value) : '—'}` });
@@ -70,6 +73,7 @@ export function buildLeadCard(
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Custom attributes*\n${lines.join('\n')}`, 3000) } });
   }
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Sequences*\n${sequenceLines(journey, now)}`, 3000) } });
+  if (oneToOnes.length > 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*1:1 emails*\n${oneToOneLines(oneToOnes, now)}`, 3000) } });
   blocks.push({ type: 'divider' });
   const activity =
     recent.length > 0
@@ -91,6 +95,15 @@ function sequenceLines({ runs, timeZone }: CardJourney, now: Date): string {
   const lines = ordered.slice(0, RUNS_SHOWN).map((run) => `• ${leadRunLine(run, now, timeZone)}`);
   if (ordered.length > RUNS_SHOWN) lines.push(`…and ${ordered.length - RUNS_SHOWN} earlier`);
   return lines.join('\n');
+}
+
+function oneToOneLines(emails: readonly LeadOneToOne[], now: Date): string {
+  return emails
+    .map((email) => {
+      const fate = oneToOneFateWords(email);
+      return `• <@${email.senderUser}> “${escapeMrkdwn(clip(email.subject, 120))}” — ${relativeTime(email.createdAt, now)}${fate.length > 0 ? ` · ${fate.join(' · ')}` : ''}`;
+    })
+    .join('\n');
 }
 
 function describeEvent(event: RecentEvent): string {

@@ -44,7 +44,7 @@ export async function approveNewsletter(services: Services, { teamId, userId, ne
     if (selfApprovalBelow === null) throw new PermissionDeniedError(OWN_APPROVAL_TEXT);
     if (newsletter.planned_count >= selfApprovalBelow) throw new PermissionDeniedError(ownApprovalAboveThresholdText(selfApprovalBelow));
   }
-  const approved = await transition(services, newsletter, userId, 'newsletter.approved', ['awaiting_approval'], { status: 'scheduled', decided_by: userId, decided_at: new Date() }, {
+  const approved = await transition(services, newsletter, userId, 'newsletter.approved', ['awaiting_approval'], { status: 'scheduled', decided_by: userId, decided_at: services.clock.now() }, {
     planned: newsletter.planned_count,
     sendAt: newsletter.send_at.toISOString(),
     selfApproved,
@@ -61,7 +61,7 @@ export async function rejectNewsletter(services: Services, decision: Decision): 
   const newsletter = await newsletterIn(services, teamId, newsletterId, ['awaiting_approval']);
   if (userId === newsletter.requested_by) return cancelNewsletter(services, decision);
   await requireRole(services, teamId, userId, ['marketer'], 'Rejecting a newsletter');
-  return transition(services, newsletter, userId, 'newsletter.rejected', ['awaiting_approval'], { status: 'rejected', decided_by: userId, decided_at: new Date() });
+  return transition(services, newsletter, userId, 'newsletter.rejected', ['awaiting_approval'], { status: 'rejected', decided_by: userId, decided_at: services.clock.now() });
 }
 
 /**

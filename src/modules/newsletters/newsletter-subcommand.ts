@@ -51,7 +51,7 @@ async function newCommand(context: CommandContext) {
   if (segments.length === 0) throw new UsageError(NO_SEGMENTS_TEXT);
   await client.views.open({
     trigger_id: triggerId,
-    view: buildNewsletterModal({ templates, segments, timeZone: settings.timeZone, today: wallTimeAt(new Date(), settings.timeZone).date, channelId }),
+    view: buildNewsletterModal({ templates, segments, timeZone: settings.timeZone, today: wallTimeAt(services.clock.now(), settings.timeZone).date, channelId }),
   });
 }
 

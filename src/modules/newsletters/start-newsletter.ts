@@ -145,7 +145,7 @@ async function writeRecipients(services: Services, newsletter: NewsletterRow, le
 }
 
 /** The overdue sweep: approved newsletters past their time whose own job never came (see the queue). */
-export async function startDueNewsletters(services: Services, now = new Date()): Promise<void> {
+export async function startDueNewsletters(services: Services, now = services.clock.now()): Promise<void> {
   const due = await overdueScheduled(services.sql, new Date(now.getTime() - OVERDUE_GRACE_MS));
   for (const { team_id: teamId, id: newsletterId } of due) {
     services.logger.warn({ teamId, newsletterId }, 'approved newsletter missed its start job; starting it from the sweep');

@@ -83,7 +83,7 @@ export async function submitNewsletterModal(services: Services, { ack, body, vie
     await ack({ response_action: 'errors', errors: parsed.success ? { [NewsletterBlockIds.template]: 'This form is out of date: close it and run the command again.' } : fieldErrors(parsed.error, NewsletterBlockIds.template) });
     return;
   }
-  const now = new Date();
+  const now = services.clock.now();
   let checked: Awaited<ReturnType<typeof checkRequest>>;
   try {
     checked = await checkRequest(services, { teamId, userId, form: parsed.data, now });

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { defineQueue } from '../../queue/define-queue.ts';
 import type { Services } from '../../services.ts';
 import type { EventRecord } from '../events/queries.ts';
+import { requestAlertPosts } from '../alerts/post-alerts-queue.ts';
+import { raiseAlerts, type RaisedAlert } from '../alerts/raise-alerts.ts';
 import { scoreEvents, type ScorableEvent } from './score-events.ts';
 
 /** The properties scoring reads (score-events.ts); the rest of an event stays out of the job. */
@@ -27,8 +29,8 @@ export const ScoreEventsPayloadSchema = z.object({
 });
 
 /**
- * Scoring of API events off the ingest path: a batch of 1,000 events is one job, picked up at once
- * (notify) so a score, and later an alert, follows the visit within milliseconds.
+ * Scoring off the ingest path: a batch of up to 1,000 events is one job, picked up at once (notify), and
+ * hot-lead alerts are raised in the same transaction, so an alert follows the visit within milliseconds.
  */
 export const scoreEventsQueue = defineQueue({
   name: 'scoring.score-events',
@@ -36,7 +38,15 @@ export const scoreEventsQueue = defineQueue({
   queue: { notify: true, retryLimit: 5, retryDelay: 2, retryBackoff: true, expireInSeconds: 300, retentionSeconds: 24 * 3600 },
   worker: { batchSize: 4, pollingIntervalSeconds: 1, notifyPollingIntervalSeconds: 5 },
   handle: async ({ teamId, events }, { services }) => {
-    await scoreEvents(services, teamId, events);
+    let raised: RaisedAlert[] = [];
+    await scoreEvents(services, teamId, events, {
+      inTransaction: async (tx, changes, model) => {
+        raised = await raiseAlerts(tx, teamId, changes, { defaultThreshold: model.alertThreshold, now: services.clock.now() });
+      },
+    });
+    // Alerts waiting for quiet hours to end are the minute sweep's; a crash before this line leaves the rest to it too.
+    const now = services.clock.now().getTime();
+    await requestAlertPosts(services, teamId, raised.filter((alert) => alert.postAfter.getTime() <= now).map((alert) => alert.channelId));
   },
 });
 

@@ -1,3 +1,4 @@
+import type { Queryable } from '../../db/client.ts';
 import type { Services } from '../../services.ts';
 import { contextEvents, lockLeadScores, writeLeadScores, type ContextEvent } from './queries.ts';
 import { decayFactor, mergeReasons, type ReasonContribution, type ScoreReason } from './score-reason.ts';
@@ -26,6 +27,11 @@ export interface ScoreChange {
   reasons: ScoreReason[];
 }
 
+export interface ScoreOptions {
+  /** Runs in the scoring transaction, the changed leads' score rows still locked (alerts are raised here). */
+  inTransaction?: (tx: Queryable, changes: readonly ScoreChange[], model: ScoringModel) => Promise<void>;
+}
+
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
@@ -35,7 +41,7 @@ const DAY = 86_400_000;
  * context read for the whole batch (earlier visits and email clicks of its leads), then one transaction
  * that locks, reads and rewrites the touched leads' rows. Returns the leads whose score changed.
  */
-export async function scoreEvents(services: Services, teamId: string, events: readonly ScorableEvent[]): Promise<ScoreChange[]> {
+export async function scoreEvents(services: Services, teamId: string, events: readonly ScorableEvent[], options: ScoreOptions = {}): Promise<ScoreChange[]> {
   const human = events
     .map((event) => ({ ...event, at: new Date(event.occurredAt) }))
     .filter((event) => event.verdict !== 'machine' && !Number.isNaN(event.at.getTime()));
@@ -70,6 +76,7 @@ export async function scoreEvents(services: Services, teamId: string, events: re
       return { lead_id: row.lead_id, score: after, scored_at: now.toISOString(), reasons };
     });
     await writeLeadScores(tx, teamId, written);
+    await options.inTransaction?.(tx, changes, model);
     return changes;
   });
 }
