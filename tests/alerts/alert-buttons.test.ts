@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionIds } from '../../src/slack/ids.ts';
 import { replyText } from '../support/slack-replies.ts';
 import {
-  actOnMessage,
   buttonValue,
   channelMessages,
   MARKETER,
@@ -19,6 +18,7 @@ import {
   threadReplies,
   type AlertsWorld,
 } from './alerts-support.ts';
+import { actOnMessage } from '../support/act-on-message.ts';
 
 let world: AlertsWorld;
 beforeAll(async () => {
@@ -68,7 +68,7 @@ describe('Claim', () => {
 describe('Snooze, Not a fit and reminders', () => {
   it('snoozes: the message says until when, and the alert comes back as a new message when the snooze ends', async () => {
     const { channel, message, alertId } = await postedAlert('sam@snooze.example');
-    expect(await actOnMessage(world.app, REP, message, { actionId: ActionIds.alertSnooze, value: `${alertId}:60`, overflow: true })).toBeUndefined();
+    expect(await actOnMessage(world.app, REP, message, { actionId: ActionIds.alertSnooze, overflowValue: `${alertId}:60` })).toBeUndefined();
     expect(messageText(latest(channel, message.ts))).toContain(`Snoozed by <@${REP}>`);
     expect(messageActions(latest(channel, message.ts))).toEqual([]);
 

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_POSTS_PER_MINUTE } from '../../src/modules/alerts/post-alerts.ts';
 import { ActionIds } from '../../src/slack/ids.ts';
 import {
-  actOnMessage,
   buttonValue,
   channelMessages,
   messageActions,
@@ -16,6 +15,7 @@ import {
   type AlertsWorld,
   jobsSettled,
 } from './alerts-support.ts';
+import { actOnMessage } from '../support/act-on-message.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 let world: AlertsWorld;

@@ -5,7 +5,6 @@ import { apiClient, type ApiClient } from '../support/api-client.ts';
 import type { StoredMessage } from '../support/fake-slack.ts';
 import { insertLead } from '../support/factories.ts';
 import { ManualClock } from '../support/manual-clock.ts';
-import { replyText } from '../support/slack-replies.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -111,42 +110,6 @@ export function messageText(message: StoredMessage | undefined): string {
 export function messageActions(message: StoredMessage): string[] {
   const blocks = (message.blocks ?? []) as Array<{ type: string; elements?: Array<{ action_id?: string }>; accessory?: { action_id?: string } }>;
   return blocks.flatMap((block) => [...(block.type === 'actions' ? (block.elements ?? []) : []), ...(block.accessory ? [block.accessory] : [])]).map((element) => element.action_id ?? '');
-}
-
-/**
- * A person acts on an alert message in the channel (a button, or a snooze menu choice): resolves with
- * what only they were told, or undefined when the message was redrawn for everyone.
- */
-export async function actOnMessage(
-  app: TestApp,
-  userId: string,
-  message: StoredMessage,
-  action: { actionId: string; value: string; overflow?: boolean },
-): Promise<string | undefined> {
-  const responseUrl = app.slack.responseUrl();
-  const since = app.slack.calls.length;
-  const element = action.overflow
-    ? { type: 'overflow', action_id: action.actionId, block_id: 'alert_actions', selected_option: { text: { type: 'plain_text', text: 'Snooze' }, value: action.value }, action_ts: '1.1' }
-    : { type: 'button', action_id: action.actionId, block_id: 'alert_actions', value: action.value, action_ts: '1.1', text: { type: 'plain_text', text: 'OK' } };
-  await app.interaction({
-    type: 'block_actions',
-    user: { id: userId, team_id: app.slack.teamId },
-    team: { id: app.slack.teamId, domain: app.slack.teamDomain },
-    api_app_id: app.slack.appId,
-    trigger_id: app.slack.newTriggerId(),
-    response_url: responseUrl,
-    container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
-    channel: { id: message.channel, name: 'hot-leads' },
-    message: { type: 'message', ts: message.ts, text: message.text, blocks: message.blocks },
-    actions: [element],
-  });
-  const outcome = await waitFor(
-    () =>
-      app.slack.responses.find((response) => response.url === responseUrl) ??
-      app.slack.calls.slice(since).find((call) => call.method === 'chat.update' && call.ok && call.args.ts === message.ts),
-    { description: `an answer to ${action.actionId}` },
-  );
-  return 'url' in outcome ? replyText(outcome.body) : undefined;
 }
 
 /** The value a message's button carries (the alert id), by action id. */

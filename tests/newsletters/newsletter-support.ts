@@ -6,7 +6,8 @@ import type { Rule } from '../../src/modules/segments/rule.ts';
 import { insertTemplate } from '../../src/modules/templates/queries.ts';
 import type { TemplateContent } from '../../src/modules/templates/template.ts';
 import { updateWorkspaceSettings, type WorkspaceSettingsChange } from '../../src/modules/workspaces/settings.ts';
-import type { Args, RecordedCall, StoredMessage } from '../support/fake-slack.ts';
+import type { Args, StoredMessage } from '../support/fake-slack.ts';
+import { actOnMessage } from '../support/act-on-message.ts';
 import { replyText } from '../support/slack-replies.ts';
 import type { TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -132,29 +133,8 @@ export const waitForCard = (app: TestApp, newsletter: Pick<NewsletterRow, 'chann
  * A person clicks a button on the card (a channel message): resolves with what only they were told (an
  * ephemeral reply), or undefined when the click was taken (the card changes for everyone).
  */
-export async function clickCard(app: TestApp, userId: string, actionId: string, newsletter: Pick<NewsletterRow, 'id' | 'channel_id' | 'message_ts'>): Promise<string | undefined> {
-  const responseUrl = app.slack.responseUrl();
-  const since = app.slack.calls.length;
-  await app.interaction({
-    type: 'block_actions',
-    user: { id: userId, team_id: app.slack.teamId },
-    team: { id: app.slack.teamId, domain: app.slack.teamDomain },
-    api_app_id: app.slack.appId,
-    trigger_id: app.slack.newTriggerId(),
-    response_url: responseUrl,
-    container: { type: 'message', message_ts: newsletter.message_ts, channel_id: newsletter.channel_id, is_ephemeral: false },
-    channel: { id: newsletter.channel_id, name: 'newsletters' },
-    message: cardOf(app, newsletter),
-    actions: [{ type: 'button', action_id: actionId, block_id: `newsletter_actions_${newsletter.id}`, value: String(newsletter.id), action_ts: '1.1', text: { type: 'plain_text', text: 'OK' } }],
-  });
-  const outcome = await waitFor(
-    () =>
-      app.slack.responses.find((response) => response.url === responseUrl) ??
-      app.slack.calls.slice(since).find((call: RecordedCall) => call.method === 'chat.update' && call.ok && call.args.ts === newsletter.message_ts),
-    { description: `an answer to the click on ${actionId}` },
-  );
-  return 'url' in outcome ? replyText(outcome.body) : undefined;
-}
+export const clickCard = (app: TestApp, userId: string, actionId: string, newsletter: Pick<NewsletterRow, 'id' | 'channel_id' | 'message_ts'>): Promise<string | undefined> =>
+  actOnMessage(app, userId, { channel: newsletter.channel_id, ts: newsletter.message_ts! }, { actionId, blockId: `newsletter_actions_${newsletter.id}`, value: String(newsletter.id) });
 
 export const auditActions = async (app: TestApp, newsletterId: number) =>
   (await app.db.sql<{ action: string; actor_user_id: string }[]>`
