@@ -40,18 +40,12 @@ export async function enqueueChunks(services: Services, source: { teamId: string
 }
 
 /**
- * The same jobs, inserted through an open transaction (pg-boss runs its insert on our connection): they
- * exist exactly when the ledger rows written in it do. One insert per chunk: the fan-out insert takes no
- * connection of ours.
+ * Send jobs inserted through an open transaction (pg-boss runs its insert on our connection): they exist
+ * exactly when the ledger rows written in it do. One insert per chunk: the fan-out insert takes no
+ * connection of ours (enqueue.many does not take the `db` option).
  */
-export async function enqueueChunksInTransaction(
-  services: Services,
-  tx: TransactionSql,
-  source: { teamId: string; kind: SourceKind; id: number },
-  chunkIds: readonly number[],
-): Promise<void> {
+export async function enqueueChunksInTransaction(services: Services, tx: TransactionSql, jobs: readonly SendChunkPayload[]): Promise<void> {
+  if (jobs.length === 0) return;
   const db: NonNullable<SendOptions['db']> = { executeSql: async (text, values) => ({ rows: await tx.unsafe(text, (values ?? []) as never[]) }) };
-  for (const chunkId of chunkIds) {
-    await services.enqueue(sendChunkQueue, { teamId: source.teamId, chunkId, sourceKind: source.kind, sourceId: source.id }, { db });
-  }
+  for (const job of jobs) await services.enqueue(sendChunkQueue, job, { db });
 }

@@ -36,7 +36,7 @@ export async function queueOneToOne(services: Services, email: Omit<NewOneToOneE
     const id = await insertOneToOne(tx, { ...email, createdAt: now });
     const source = { teamId, kind: 'one_to_one' as const, id };
     const { chunkIds } = await addRecipients(tx, source, leadIdsAudience(tx, [lead.id]), { analyze: false });
-    await enqueueChunksInTransaction(services, tx, source, chunkIds);
+    await enqueueChunksInTransaction(services, tx, chunkIds.map((chunkId) => ({ teamId, chunkId, sourceKind: 'one_to_one', sourceId: id })));
     await recordAudit(tx, { teamId, actorUserId: email.senderUser, action: 'one_to_one.queued', subject: String(id), details: { lead_id: lead.id, alert_id: email.alertId } });
     return { kind: 'queued', id, lead };
   });

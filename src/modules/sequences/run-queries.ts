@@ -2,6 +2,7 @@ import type { Queryable } from '../../db/client.ts';
 import { CHUNK_SIZE, type LedgerState } from '../delivery/ledger-queries.ts';
 import { urlPattern, type Fragment } from '../segments/compile-rule.ts';
 import type { RunStatus, SequenceStatus } from './sequence.ts';
+import type { SendChunkPayload } from '../delivery/send-chunk-queue.ts';
 
 /**
  * SQL about leads' walks through sequences: runs (sequence_runs), nurture holds (lead_nurture_holds)
@@ -314,6 +315,10 @@ export interface SequenceChunk {
   sequence_id: number;
   chunk_id: number;
 }
+
+/** The send jobs of sequence chunks (enqueueChunksInTransaction). */
+export const sendJobsOf = (chunks: readonly SequenceChunk[]): SendChunkPayload[] =>
+  chunks.map((chunk) => ({ teamId: chunk.team_id, chunkId: chunk.chunk_id, sourceKind: 'sequence', sourceId: chunk.sequence_id }));
 
 /**
  * Hands steps to delivery: one queued ledger row per (run, step), in chunks of up to CHUNK_SIZE rows of

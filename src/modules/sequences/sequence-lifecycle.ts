@@ -6,13 +6,13 @@ import { recordAudit } from '../workspaces/queries.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
 import { findSequence } from './queries.ts';
 import { forgetWatchedSequences } from './react-to-events.ts';
-import { changeSequenceStatus, chunksInFlight, exitRuns, holdRuns, markAudience, moveRuns, openRunIds, schedulableRuns, useCustomPlans } from './run-queries.ts';
+import { changeSequenceStatus, chunksInFlight, exitRuns, holdRuns, markAudience, moveRuns, openRunIds, schedulableRuns, sendJobsOf, useCustomPlans } from './run-queries.ts';
 import { rescheduledMove } from './run-schedule.ts';
 import { ENROLLED_BY_SEGMENT, enrollInto } from './runs.ts';
 import { windowOpeningFinder } from './send-window.ts';
 import type { Sequence, SequenceStatus } from './sequence.ts';
-import { enqueueChunksInTransaction } from './tick-sequences.ts';
 import { requestTick } from './tick-sequences-queue.ts';
+import { enqueueChunksInTransaction } from '../delivery/send-chunk-queue.ts';
 
 export type LifecycleResult = { ok: true; sequence: Sequence; enrolled?: number } | { ok: false; reason: string };
 
@@ -129,7 +129,7 @@ export async function resumeSequence(services: Services, input: { teamId: string
     const dueNow = await reschedule(tx, { ...sequence, status: 'active' }, now);
     // Batches the pause caught between claim and answer go out again under their key (nobody gets two).
     const inFlight = await chunksInFlight(tx, input.teamId, sequence.id);
-    await enqueueChunksInTransaction(services, tx, inFlight);
+    await enqueueChunksInTransaction(services, tx, sendJobsOf(inFlight));
     await recordAudit(tx, { teamId: input.teamId, actorUserId: input.userId, action: 'sequence.resumed', subject: String(sequence.id), details: { dueNow, batchesResent: inFlight.length } });
     return { ok: true, dueNow };
   });

@@ -1,8 +1,7 @@
-import type { SendOptions } from 'pg-boss';
 import { ZodError } from 'zod';
 import type { TransactionSql } from '../../db/client.ts';
 import type { Services } from '../../services.ts';
-import { sendChunkQueue } from '../delivery/send-chunk-queue.ts';
+import { enqueueChunksInTransaction } from '../delivery/send-chunk-queue.ts';
 import { findSequence } from './queries.ts';
 import {
   addStepRecipients,
@@ -12,6 +11,7 @@ import {
   recordSkippedSteps,
   requeueRows,
   schedulableRuns,
+  sendJobsOf,
   type ClaimedRun,
   type RunExit,
   type RunMove,
@@ -119,7 +119,7 @@ async function tickBatch(services: Services): Promise<TickSummary> {
     const chunks = [...(await addStepRecipients(tx, plan.sends, now)), ...(await requeueRows(tx, plan.requeues, now)), ...uniqueChunks(plan.resends)];
     await recordSkippedSteps(tx, plan.skips, now);
     await moveRuns(tx, plan.moves);
-    await enqueueChunksInTransaction(services, tx, chunks);
+    await enqueueChunksInTransaction(services, tx, sendJobsOf(chunks));
     return { claimed: runs.length, sent: plan.sends.length, skipped: plan.skips.length, exited: exited.length, completed: plan.completed, chunks: chunks.length };
   });
 }
@@ -285,15 +285,3 @@ function uniqueChunks(chunks: readonly SequenceChunk[]): SequenceChunk[] {
   return [...new Map(chunks.map((chunk) => [chunk.chunk_id, chunk])).values()];
 }
 
-/**
- * One send job per chunk, inserted through this transaction (pg-boss runs its insert on our connection):
- * the jobs exist exactly when the ledger rows do. One insert per chunk: the queue API's fan-out insert
- * takes no connection of ours.
- */
-export async function enqueueChunksInTransaction(services: Services, tx: TransactionSql, chunks: readonly SequenceChunk[]): Promise<void> {
-  if (chunks.length === 0) return;
-  const db: NonNullable<SendOptions['db']> = { executeSql: async (text, values) => ({ rows: await tx.unsafe(text, (values ?? []) as never[]) }) };
-  for (const chunk of chunks) {
-    await services.enqueue(sendChunkQueue, { teamId: chunk.team_id, chunkId: chunk.chunk_id, sourceKind: 'sequence', sourceId: chunk.sequence_id }, { db });
-  }
-}
