@@ -159,11 +159,19 @@ describe('/nurture alerts', () => {
     expect(replyText((await app.command(REP, 'alerts', { channelId: HOT })).reply.body)).toMatch(/Setting up hot-lead alerts/);
   });
 
-  it('stops a channel\'s alerts with `off`', async () => {
-    await setAlertChannel(world.app, EMEA);
+  it('stops a channel\'s alerts with `off`, alerts waiting for quiet hours to end included', async () => {
+    await setAlertChannel(world.app, EMEA, { quietHours: { from: '19:00', to: '08:00' } });
+    world.clock.set(new Date('2026-11-02T22:00:00Z'));
+    const waiting = await newLead(world.app, { email: 'wanda@waiting.example' });
+    await recordEvents(world, [{ email: waiting.email, name: 'demo_requested' }, { email: waiting.email, name: 'resource_download' }]);
+
     expect(replyText((await world.app.command('U0MARKETER', 'alerts off', { channelId: EMEA })).reply.body)).toContain('Hot-lead alerts stopped');
+    world.clock.set(new Date('2026-11-03T09:00:00Z'));
+    await sweep(world.app);
     const lead = await newLead(world.app, { email: 'olaf@off.example' });
     await recordEvents(world, [{ email: lead.email, name: 'demo_requested' }, { email: lead.email, name: 'resource_download' }]);
+    expect(alertsFor(waiting.email)).toHaveLength(0);
     expect(alertsFor(lead.email)).toHaveLength(0);
   });
+
 });

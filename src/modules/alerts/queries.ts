@@ -35,8 +35,10 @@ export async function saveAlertChannel(sql: Queryable, teamId: string, channelId
     ON CONFLICT (team_id, channel_id) DO UPDATE SET settings = EXCLUDED.settings, updated_by = EXCLUDED.updated_by, updated_at = now()`;
 }
 
+/** Stops a channel's alerts: those still waiting (quiet hours, snoozes) go too, so nothing posts there later. */
 export async function deleteAlertChannel(sql: Queryable, teamId: string, channelId: string): Promise<boolean> {
   const rows = await sql`DELETE FROM alert_channels WHERE team_id = ${teamId} AND channel_id = ${channelId} RETURNING 1`;
+  await sql`DELETE FROM lead_alerts WHERE team_id = ${teamId} AND channel_id = ${channelId} AND status = 'pending'`;
   return rows.length > 0;
 }
 
