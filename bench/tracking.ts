@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { createSql, type Sql } from '../src/db/client.ts';
 import { createLogger } from '../src/lib/logger.ts';
@@ -12,6 +13,7 @@ import { startBenchServer } from './support/bench-app.ts';
  * tool (autocannon, 50 connections, 10 s each), both servers in processes of their own. Then the app is
  * stopped gracefully and its events counted: they must equal the redirects it answered.
  * Targets (issue #7): ≥ 50% of the bare server's requests/s, p99 < 20 ms, events stored = requests answered.
+ * Each run also prints the CPU each process used per request: steadier than requests/s on a busy machine.
  */
 const CONNECTIONS = 50;
 const DURATION_S = 10;
@@ -23,19 +25,34 @@ const DESTINATION = 'https://shop.example.com/pricing?plan=pro';
  * scoring jobs they queue left to worker processes; `all` runs the workers in the same process too.
  */
 const ROLE = process.env.BENCH_TRACKING_ROLE ?? 'web';
+/** BENCH_TRACKING_NODE_OPTIONS: Node options for the app's process (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+const APP_NODE_OPTIONS = process.env.BENCH_TRACKING_NODE_OPTIONS;
 
 export async function benchTracking() {
   console.log(`the app as NURTURE_ROLE=${ROLE}`);
-  const app = await startBenchServer({ env: { NURTURE_ROLE: ROLE } });
+  const app = await startBenchServer({ env: { NURTURE_ROLE: ROLE, ...(APP_NODE_OPTIONS ? { NODE_OPTIONS: APP_NODE_OPTIONS } : {}) } });
   const bare = await startBareRedirectServer();
   const sql = createSql(app.databaseUrl, createLogger('warn'), { max: 2 });
   try {
     const paths = await trackedClickPaths(sql, app.teamId, app.trackingSecret);
+    const bareCpuBefore = cpuByRole();
     const bareResult = await load(bare.url, ['/t/c/x']);
+    const bareCpu = cpuByRole(bareCpuBefore);
+    const cpuBefore = cpuByRole();
     const appResult = await load(app.url, paths);
+    const cpu = cpuByRole(cpuBefore);
     report('bare node http 302', bareResult);
     report('nurture GET /t/c/…', appResult);
     console.log(`nurture / bare: ${((appResult.requests.average / bareResult.requests.average) * 100).toFixed(0)}% of the requests per second`);
+    const barePerRequest = (seconds: number) => ((seconds / bareResult.requests.total) * 1e6).toFixed(1);
+    console.log(
+      `CPU during the bare server's run: the server ${bareCpu.bare.toFixed(1)} s (${barePerRequest(bareCpu.bare)} µs a request), this process (autocannon) ${bareCpu.bench.toFixed(1)} s (${barePerRequest(bareCpu.bench)} µs)`,
+    );
+    const perRequest = (seconds: number) => ((seconds / appResult.requests.total) * 1e6).toFixed(1);
+    console.log(
+      `CPU during the app's run: app process ${cpu.app.toFixed(1)} s (${perRequest(cpu.app)} µs a request), Postgres ${cpu.postgres.toFixed(1)} s (${perRequest(cpu.postgres)} µs), ` +
+        `this process (autocannon) ${cpu.bench.toFixed(1)} s (${perRequest(cpu.bench)} µs), of ${DURATION_S * 2} s on two cores`,
+    );
 
     await app.stopApp();
     const [row] = await sql<{ n: string }[]>`SELECT count(*) AS n FROM events WHERE team_id = ${app.teamId} AND name = 'email_clicked'`;
@@ -113,3 +130,38 @@ async function startBareRedirectServer(): Promise<{ url: string; stop(): Promise
     },
   };
 }
+
+/**
+ * CPU seconds used so far (minus `since`) by the app's process, the bare server's, the Postgres (the
+ * postmaster and its backends, children of this process) and this process (autocannon): where the two
+ * cores went during a run. A backend that exits between two readings is not counted.
+ */
+function cpuByRole(since?: { app: number; bare: number; postgres: number; bench: number }) {
+  const processes = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        // Fields after the command's closing parenthesis: state ppid … utime(14) stime(15).
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        return [{ pid: Number(pid), ppid: Number(fields[1]), seconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, cmdline }];
+      } catch {
+        return []; // exited meanwhile
+      }
+    });
+  const children = (ppid: number) => processes.filter((candidate) => candidate.ppid === ppid);
+  const sum = (list: readonly { seconds: number }[]) => list.reduce((total, entry) => total + entry.seconds, 0);
+  const postmasters = children(process.pid).filter((child) => child.cmdline.includes('postgres'));
+  const ownUsage = process.cpuUsage();
+  const now = {
+    app: sum(children(process.pid).filter((child) => child.cmdline.includes('src/main.ts'))),
+    bare: sum(children(process.pid).filter((child) => child.cmdline.includes('createServer'))),
+    postgres: sum(postmasters) + sum(postmasters.flatMap((postmaster) => children(postmaster.pid))),
+    bench: (ownUsage.user + ownUsage.system) / 1e6,
+  };
+  return since ? { app: now.app - since.app, bare: now.bare - since.bare, postgres: now.postgres - since.postgres, bench: now.bench - since.bench } : now;
+}
+
+/** USER_HZ: 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;

@@ -61,7 +61,7 @@ export function classifyActivity(activity: Activity): Verdict {
   if (activity.kind === 'open' && activity.ip && isAppleProxy(activity.ip)) return machine(MACHINE_REASONS.privacyProxy);
   const userAgent = activity.userAgent?.trim() ?? '';
   if (userAgent === '') return machine(MACHINE_REASONS.noUserAgent);
-  if (isbot(userAgent) && !(activity.kind === 'open' && OPENING_PROXIES.test(userAgent))) return machine(MACHINE_REASONS.bot);
+  if (isKnownBot(userAgent) && !(activity.kind === 'open' && OPENING_PROXIES.test(userAgent))) return machine(MACHINE_REASONS.bot);
   if (activity.kind === 'click' && activity.at.getTime() - activity.sentAt.getTime() < SCANNER_CLICK_SECONDS * 1000) return machine(MACHINE_REASONS.fastClick);
   return HUMAN;
 }
@@ -70,8 +70,29 @@ export function classifyActivity(activity: Activity): Verdict {
 export function classifyVisit(userAgent: string | undefined): Verdict {
   const agent = userAgent?.trim() ?? '';
   if (agent === '') return machine(MACHINE_REASONS.noUserAgent);
-  if (isbot(agent)) return machine(MACHINE_REASONS.bot);
+  if (isKnownBot(agent)) return machine(MACHINE_REASONS.bot);
   return HUMAN;
+}
+
+/**
+ * isbot's verdict, remembered per user agent: its pattern costs ~1 µs a request, and the agents hitting
+ * the endpoints are a few thousand strings (browsers, mail clients, scanners) repeated. Bounded (cleared
+ * when full); overlong agents are not kept.
+ */
+const botVerdicts = new Map<string, boolean>();
+const BOT_VERDICTS_KEPT = 5000;
+const CACHED_AGENT_LENGTH = 512;
+
+function isKnownBot(userAgent: string): boolean {
+  let verdict = botVerdicts.get(userAgent);
+  if (verdict === undefined) {
+    verdict = isbot(userAgent);
+    if (userAgent.length <= CACHED_AGENT_LENGTH) {
+      if (botVerdicts.size >= BOT_VERDICTS_KEPT) botVerdicts.clear();
+      botVerdicts.set(userAgent, verdict);
+    }
+  }
+  return verdict;
 }
 
 function machine(reason: string): Verdict {

@@ -25,25 +25,33 @@ export interface TrackingEventRow {
   team_id: string;
   lead_id: number;
   name: 'email_opened' | 'email_clicked';
-  properties: Record<string, unknown>;
+  /** The properties as JSON text (the writer makes it from its labels without building an object). */
+  properties: string;
   occurred_at: string;
   verdict: 'human' | 'machine';
   verdict_reason: string | null;
 }
 
 /**
- * One statement for a flush, across workspaces. Events of a lead erased since the email went out are
- * dropped (the join): the lead's events are gone with it. Returns how many were stored.
+ * One statement for a flush, across workspaces, its columns as arrays (unnest: no JSON document for
+ * Postgres to parse first; bench/README.md → tracking). Events of a lead erased since the email went out
+ * are dropped (the join): the lead's events are gone with it. Returns how many were stored.
  */
 export async function insertTrackingEvents(sql: Queryable, events: readonly TrackingEventRow[]): Promise<number> {
   if (events.length === 0) return 0;
   const rows = await sql`
     INSERT INTO events (team_id, lead_id, kind, name, properties, source, occurred_at, verdict, verdict_reason)
-    SELECT x.team_id, x.lead_id, 'email', x.name, x.properties, ${TRACKING_EVENT_SOURCE}, x.occurred_at, x.verdict, x.verdict_reason
-    FROM jsonb_to_recordset(${sql.json(events as never)}::jsonb)
-      AS x(team_id text, lead_id bigint, name text, properties jsonb, occurred_at timestamptz, verdict text, verdict_reason text)
+    SELECT x.team_id, x.lead_id, 'email', x.name, x.properties::jsonb, ${TRACKING_EVENT_SOURCE}, x.occurred_at, x.verdict, x.verdict_reason
+    FROM ${eventColumns(sql, events)}
     JOIN leads l ON l.id = x.lead_id AND l.team_id = x.team_id`;
   return rows.count;
+}
+
+function eventColumns(sql: Queryable, events: readonly TrackingEventRow[]) {
+  const column = <K extends keyof TrackingEventRow>(key: K) => events.map((event) => event[key]);
+  return sql`unnest(${column('team_id')}::text[], ${column('lead_id')}::bigint[], ${column('name')}::text[], ${column('properties')}::text[],
+                    ${column('occurred_at')}::timestamptz[], ${column('verdict')}::text[], ${column('verdict_reason') as string[]}::text[])
+    AS x(team_id, lead_id, name, properties, occurred_at, verdict, verdict_reason)`;
 }
 
 export interface FirstActivity {

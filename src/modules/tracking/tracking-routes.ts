@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Route } from '../../http/server.ts';
 import type { Services } from '../../services.ts';
 import { classifyActivity } from './classify-activity.ts';
 import type { TrackingWriter } from './tracking-writer.ts';
-import { readClickToken, readEmailToken, signVisitorToken, VISITOR_PARAMETER, type EmailToken } from './tracking-tokens.ts';
+import { readClickToken, readEmailToken, signVisitorToken, VISITOR_PARAMETER, type EmailToken, type LinkToken } from './tracking-tokens.ts';
 
 /** The smallest transparent GIF (1×1). */
 export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -63,9 +64,7 @@ export function trackingRoutes(services: Services, writer: TrackingWriter): Rout
         const { email, link } = click;
         if ('h' in link) sendPage(res, 200, HIDDEN_LINK_PAGE);
         else {
-          const destination = new URL(link.u);
-          destination.searchParams.set(VISITOR_PARAMETER, signVisitorToken(secret, { w: email.w, l: email.l }));
-          res.writeHead(302, { location: destination.href, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
+          res.writeHead(302, { location: redirectTo(link, signVisitorToken(secret, { w: email.w, l: email.l })), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
           res.end();
         }
         record(() => {
@@ -76,6 +75,26 @@ export function trackingRoutes(services: Services, writer: TrackingWriter): Rout
       },
     },
   ];
+}
+
+/**
+ * The destination with the visitor id set (replacing one the address may carry), as URLSearchParams.set
+ * writes it. The address around the id is worked out once per link (readClickToken hands back the same
+ * LinkToken for the same link), not parsed again on every click.
+ */
+const redirects = new WeakMap<LinkToken, { before: string; after: string }>();
+
+function redirectTo(link: { v: string; u: string }, visitorToken: string): string {
+  let around = redirects.get(link);
+  while (!around) {
+    // A random stand-in for the token (letters and digits, written as is): found once, it marks the spot.
+    const placeholder = randomBytes(16).toString('hex');
+    const destination = new URL(link.u);
+    destination.searchParams.set(VISITOR_PARAMETER, placeholder);
+    const parts = destination.href.split(placeholder);
+    if (parts.length === 2) redirects.set(link, (around = { before: parts[0]!, after: parts[1]! }));
+  }
+  return around.before + visitorToken + around.after;
 }
 
 function eventOf(email: EmailToken, name: 'email_opened' | 'email_clicked', at: Date) {

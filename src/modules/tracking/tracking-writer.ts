@@ -4,7 +4,16 @@ import type { EmailLabels, EmailSources } from '../delivery/email-source.ts';
 import type { ScorableEvent } from '../scoring/score-events.ts';
 import { BatchWriter, type BatchWriterOptions } from './batch-writer.ts';
 import { LINK_BURST_MS, MACHINE_REASONS, type Verdict } from './classify-activity.ts';
-import { correctBursts, insertTrackingEvents, markSendsActive, sendSources, type BurstCorrection, type FirstActivity, type SendSource, type TrackingEventRow } from './queries.ts';
+import {
+  correctBursts,
+  insertTrackingEvents,
+  markSendsActive,
+  sendSources,
+  type BurstCorrection,
+  type FirstActivity,
+  type SendSource,
+  type TrackingEventRow,
+} from './queries.ts';
 
 /** An open or click that was answered: it must be stored, whatever happens next. */
 export interface TrackingEvent {
@@ -20,9 +29,11 @@ export interface TrackingEvent {
 
 interface Buffered extends TrackingEvent {
   state: 'pending' | 'writing' | 'written';
+  /** sendKey(teamId, sendId), made once. */
+  send: string;
 }
 
-/** A stored human event waiting to be handed to scoring (a click waits out its burst window first). */
+/** A stored human click waiting out its burst window before it is handed to scoring. */
 interface ToScore {
   event: Buffered;
   readyAt: number;
@@ -47,9 +58,17 @@ export interface TrackingWriterOptions extends BatchWriterOptions {
   onStored?: (teamId: string, events: ScorableEvent[]) => Promise<void>;
 }
 
+/** A ledger row seen, and the key of its source's labels. */
+interface KnownSend {
+  source: SendSource;
+  labelsKey: string;
+}
+
 /** What waits to be written: an answered event, or a burst's correction of clicks already written. */
 type Pending = { kind: 'event'; event: Buffered } | { kind: 'correction'; correction: BurstCorrection };
 
+/** A scoring job takes up to 1,000 events (score-events-queue.ts), whatever the size of a write. */
+const SCORED_PER_HAND_OVER = 1000;
 const LABELS_TTL_MS = 60_000;
 const LABELS_KEPT = 5000;
 const SENDS_KEPT = 100_000;
@@ -64,15 +83,16 @@ export class TrackingWriter {
   readonly #sql: Sql;
   readonly #sources: EmailSources;
   readonly #logger: Logger;
-  readonly #maxBatch: number;
   readonly #onStored: TrackingWriterOptions['onStored'];
   readonly #batches: BatchWriter<Pending>;
-  #toScore: ToScore[] = [];
+  /** In the order stored, so by readyAt (each waits the same window): the ready ones are at the front. */
+  #clicksToScore: ToScore[] = [];
   #scoreTimer: NodeJS.Timeout | undefined;
   readonly #bursts = new Map<string, Burst>();
-  readonly #labels = new Map<string, { labels: EmailLabels; at: number }>();
+  /** Each source's labels as JSON text without its closing brace, for a short while. */
+  readonly #labels = new Map<string, { labels: string; at: number }>();
   /** Ledger rows seen (their source never changes), and those whose first human open / click is stored: skipped next time. */
-  readonly #sends = new Map<string, SendSource>();
+  readonly #sends = new Map<string, KnownSend>();
   readonly #dated = new Set<string>();
   #stored = 0;
   /** Not stored: their ledger row is gone (the lead was erased). */
@@ -82,7 +102,6 @@ export class TrackingWriter {
     this.#sql = sql;
     this.#sources = sources;
     this.#logger = logger.child({ component: 'tracking-writer' });
-    this.#maxBatch = options.maxBatch ?? 1000;
     this.#onStored = options.onStored;
     this.#batches = new BatchWriter('tracking events', this.#logger, (batch) => this.#write(batch), options);
   }
@@ -94,8 +113,9 @@ export class TrackingWriter {
 
   /** Takes an answered event; `linkCount` is its email's number of tracked links (for the burst rule). */
   record(event: TrackingEvent, linkCount: number): void {
-    const buffered: Buffered = { ...event, state: 'pending' };
-    if (event.name === 'email_clicked' && event.url !== undefined) this.#judgeBurst(buffered, linkCount);
+    const buffered: Buffered = { ...event, state: 'pending', send: sendKey(event.teamId, event.sendId) };
+    // An email of one link cannot have all of its two or more links clicked at once.
+    if (event.name === 'email_clicked' && event.url !== undefined && linkCount >= 2) this.#judgeBurst(buffered, linkCount);
     this.#batches.record({ kind: 'event', event: buffered });
   }
 
@@ -109,7 +129,7 @@ export class TrackingWriter {
     await this.#batches.stop();
     clearTimeout(this.#scoreTimer);
     // Stopped, no burst can grow any more: what waits is handed over now.
-    await this.#handToScoring(Number.POSITIVE_INFINITY);
+    await this.#handToScoring([], Number.POSITIVE_INFINITY);
     this.#logger.info(this.stats, 'tracking writer stopped');
   }
 
@@ -126,14 +146,14 @@ export class TrackingWriter {
       const rows: TrackingEventRow[] = [];
       const firsts = new Map<string, FirstActivity>();
       for (const event of batch) {
-        const label = labels.get(sendKey(event.teamId, event.sendId));
+        const propertiesStart = labels.get(event.send);
         // The ledger row is gone: the lead was erased, and its events with it.
-        if (!label) continue;
+        if (propertiesStart === undefined) continue;
         rows.push({
           team_id: event.teamId,
           lead_id: event.leadId,
           name: event.name,
-          properties: { ...label, send_id: event.sendId, ...(event.url !== undefined ? { url: event.url } : {}) },
+          properties: event.url === undefined ? `${propertiesStart}}` : `${propertiesStart},"url":${JSON.stringify(event.url)}}`,
           occurred_at: event.occurredAt.toISOString(),
           verdict: event.verdict.verdict,
           verdict_reason: event.verdict.reason,
@@ -167,27 +187,26 @@ export class TrackingWriter {
   #queueForScoring(batch: readonly Buffered[]): void {
     if (!this.#onStored) return;
     const now = Date.now();
+    const opens: Buffered[] = [];
     for (const event of batch) {
       if (event.verdict.verdict !== 'human') continue;
-      this.#toScore.push({ event, readyAt: event.name === 'email_clicked' ? now + LINK_BURST_MS : now });
+      if (event.name === 'email_clicked') this.#clicksToScore.push({ event, readyAt: now + LINK_BURST_MS });
+      else opens.push(event);
     }
-    void this.#handToScoring(now);
+    void this.#handToScoring(opens, now);
   }
 
-  /** Hands over the events ready by `until` that are still a person's (a burst may have turned them), per workspace. */
-  async #handToScoring(until: number): Promise<void> {
-    const ready = this.#toScore.filter((entry) => entry.readyAt <= until);
-    if (ready.length === 0 && this.#toScore.length === 0) return;
-    this.#toScore = this.#toScore.filter((entry) => entry.readyAt > until);
-    clearTimeout(this.#scoreTimer);
-    this.#scoreTimer = undefined;
-    let nextAt = Number.POSITIVE_INFINITY;
-    for (const entry of this.#toScore) nextAt = Math.min(nextAt, entry.readyAt);
-    if (nextAt !== Number.POSITIVE_INFINITY && !this.#batches.stopped) this.#scoreTimer = setTimeout(() => void this.#handToScoring(Date.now()), Math.max(0, nextAt - Date.now()));
+  /** Hands over `opens` and the clicks ready by `until` that are still a person's (a burst may have turned them), per workspace. */
+  async #handToScoring(opens: readonly Buffered[], until: number): Promise<void> {
+    let ready = 0;
+    while (ready < this.#clicksToScore.length && this.#clicksToScore[ready]!.readyAt <= until) ready++;
+    const clicks = this.#clicksToScore.splice(0, ready);
+    this.#scheduleScoring();
     const byTeam = new Map<string, ScorableEvent[]>();
-    for (const { event } of ready) {
-      if (event.verdict.verdict !== 'human') continue;
-      const events = byTeam.get(event.teamId) ?? [];
+    const add = (event: Buffered) => {
+      if (event.verdict.verdict !== 'human') return;
+      let events = byTeam.get(event.teamId);
+      if (!events) byTeam.set(event.teamId, (events = []));
       events.push({
         leadId: event.leadId,
         kind: 'email',
@@ -197,45 +216,62 @@ export class TrackingWriter {
         occurredAt: event.occurredAt,
         verdict: 'human',
       });
-      byTeam.set(event.teamId, events);
-    }
+    };
+    for (const event of opens) add(event);
+    for (const { event } of clicks) add(event);
     for (const [teamId, events] of byTeam) {
-      for (let from = 0; from < events.length; from += this.#maxBatch) {
-        await this.#onStored!(teamId, events.slice(from, from + this.#maxBatch)).catch((error) =>
+      for (let from = 0; from < events.length; from += SCORED_PER_HAND_OVER) {
+        await this.#onStored!(teamId, events.slice(from, from + SCORED_PER_HAND_OVER)).catch((error) =>
           this.#logger.error({ err: error, teamId, events: events.length }, 'tracking events stored but not handed to scoring'),
         );
       }
     }
   }
 
-  /** Labels by ledger row: the rows in one query, each source's labels from a short-lived cache. */
-  async #labelsOf(batch: readonly Buffered[]): Promise<Map<string, EmailLabels>> {
+  /** A timer for the first click still waiting out its window, unless one is set or the writer stopped. */
+  #scheduleScoring(): void {
+    const first = this.#clicksToScore[0];
+    if (!first || this.#scoreTimer || this.#batches.stopped) return;
+    this.#scoreTimer = setTimeout(() => {
+      this.#scoreTimer = undefined;
+      void this.#handToScoring([], Date.now());
+    }, Math.max(0, first.readyAt - Date.now()));
+  }
+
+  /**
+   * By ledger row, the start of its events' properties: its labels and send_id as JSON text, without the
+   * closing brace (a click adds its url). The rows come in one query, each source's labels from a
+   * short-lived cache (awaited only when not there: a flush holds thousands of rows).
+   */
+  async #labelsOf(batch: readonly Buffered[]): Promise<Map<string, string>> {
     const wanted = new Map<string, { team_id: string; id: number }>();
     for (const event of batch) {
-      const key = sendKey(event.teamId, event.sendId);
-      if (!this.#sends.has(key)) wanted.set(key, { team_id: event.teamId, id: event.sendId });
+      if (!this.#sends.has(event.send)) wanted.set(event.send, { team_id: event.teamId, id: event.sendId });
     }
-    for (const send of await sendSources(this.#sql, [...wanted.values()])) {
-      this.#sends.set(sendKey(send.team_id, send.id), send);
+    for (const source of await sendSources(this.#sql, [...wanted.values()])) {
+      this.#sends.set(sendKey(source.team_id, source.id), { source, labelsKey: `${source.team_id}:${source.source_kind}:${source.source_id}:${source.source_step}` });
       if (this.#sends.size > SENDS_KEPT) this.#sends.delete(this.#sends.keys().next().value!);
     }
-    const bySend = new Map<string, EmailLabels>();
+    const bySend = new Map<string, string>();
+    const now = Date.now();
     for (const event of batch) {
-      const key = sendKey(event.teamId, event.sendId);
-      const send = this.#sends.get(key);
-      if (send && !bySend.has(key)) bySend.set(key, await this.#sourceLabels(send));
+      if (bySend.has(event.send)) continue;
+      const send = this.#sends.get(event.send);
+      if (!send) continue;
+      const cached = this.#labels.get(send.labelsKey);
+      const labels = cached && now - cached.at < LABELS_TTL_MS ? cached.labels : await this.#loadLabels(send);
+      bySend.set(event.send, `${labels}${labels === '{' ? '' : ','}"send_id":${send.source.id}`);
     }
     return bySend;
   }
 
-  async #sourceLabels(send: SendSource): Promise<EmailLabels> {
-    const key = `${send.team_id}:${send.source_kind}:${send.source_id}:${send.source_step}`;
-    const cached = this.#labels.get(key);
-    if (cached && Date.now() - cached.at < LABELS_TTL_MS) return cached.labels;
+  /** A source's labels as JSON text without its closing brace, kept for LABELS_TTL_MS. */
+  async #loadLabels({ source: send, labelsKey }: KnownSend): Promise<string> {
     const source = this.#sources.get(send.source_kind);
-    const labels = source ? await source.labels(this.#sql, send.team_id, send.source_id, send.source_step) : { message: `${send.source_kind} ${send.source_id}` };
-    this.#labels.delete(key);
-    this.#labels.set(key, { labels, at: Date.now() });
+    const found: EmailLabels = source ? await source.labels(this.#sql, send.team_id, send.source_id, send.source_step) : { message: `${send.source_kind} ${send.source_id}` };
+    const labels = JSON.stringify(found).slice(0, -1);
+    this.#labels.delete(labelsKey);
+    this.#labels.set(labelsKey, { labels, at: Date.now() });
     if (this.#labels.size > LABELS_KEPT) this.#labels.delete(this.#labels.keys().next().value!);
     return labels;
   }
@@ -245,7 +281,7 @@ export class TrackingWriter {
    * in the window, are a scanner's. Clicks already written are corrected by the next flush.
    */
   #judgeBurst(click: Buffered, linkCount: number): void {
-    const key = sendKey(click.teamId, click.sendId);
+    const key = click.send;
     const at = click.occurredAt.getTime();
     let burst = this.#bursts.get(key);
     if (!burst || at - burst.firstAt > LINK_BURST_MS) {
@@ -254,7 +290,7 @@ export class TrackingWriter {
     }
     burst.urls.add(click.url!);
     burst.clicks.push(click);
-    if (!burst.isScanner && (linkCount < 2 || burst.urls.size < linkCount)) return;
+    if (!burst.isScanner && burst.urls.size < linkCount) return;
     burst.isScanner = true;
     const scanner: Verdict = { verdict: 'machine', reason: MACHINE_REASONS.allLinks };
     let written = false;
@@ -285,7 +321,7 @@ export class TrackingWriter {
   }
 }
 
-const datedKey = (event: TrackingEvent) => `${sendKey(event.teamId, event.sendId)}:${event.name}`;
+const datedKey = (event: Buffered) => `${event.send}:${event.name}`;
 
 function remember(set: Set<string>, key: string, limit: number): void {
   set.add(key);
