@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_POSTS_PER_MINUTE } from '../../src/modules/alerts/post-alerts.ts';
+import { cannotPostAlertsText } from '../../src/modules/alerts/post-alerts-queue.ts';
 import { ActionIds } from '../../src/slack/ids.ts';
 import {
   buttonValue,
@@ -14,6 +15,7 @@ import {
   startAlertsWorld,
   type AlertsWorld,
   jobsSettled,
+  MARKETER,
 } from './alerts-support.ts';
 import { actOnMessage } from '../support/act-on-message.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -91,4 +93,22 @@ describe('posting alerts to a channel', () => {
     expect(channelMessages(world.app, channel)).toHaveLength(1);
     expect(world.app.slack.callsTo('chat.postMessage', { includeFailed: true }).filter((call) => call.injected && call.args.channel === channel)).toHaveLength(1);
   });
+
+  it('tells whoever set the channel up when the bot cannot post there, keeps the alert, and posts it once invited', async () => {
+    const channel = world.app.slack.addChannel({ id: 'C0NOTINVITED', name: 'not-invited', isMember: false }).id;
+    await setOnlyAlertChannel(world.app, channel);
+    const lead = await newLead(world.app, { email: 'waiting@wave.example' });
+    await recordEvents(world, heat([lead.email]));
+
+    const dm = await world.app.slack.waitForCall('chat.postMessage', (call) => call.args.channel === MARKETER);
+    expect(dm.args.text).toBe(cannotPostAlertsText(channel, 'not_in_channel'));
+    const [waiting] = await world.app.db.sql<{ status: string }[]>`SELECT status FROM lead_alerts WHERE lead_id = ${lead.id}`;
+    expect(waiting!.status).toBe('pending');
+
+    world.app.slack.addChannel({ id: channel, name: 'not-invited', isMember: true });
+    await waitFor(() => channelMessages(world.app, channel).length === 1, { description: 'the alert, posted on a retry once the bot is in', timeoutMs: 30_000 });
+    expect(messageText(channelMessages(world.app, channel)[0])).toContain(lead.email);
+    // Told once, not on every retry.
+    expect(world.app.slack.callsTo('chat.postMessage').filter((call) => call.args.channel === MARKETER)).toHaveLength(1);
+  }, 40_000);
 });

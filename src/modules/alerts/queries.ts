@@ -8,20 +8,25 @@ import { AlertChannelSettingsSchema, DEFAULT_ALERT_CHANNEL_SETTINGS, type AlertC
 export interface AlertChannel {
   channelId: string;
   settings: AlertChannelSettings;
+  /** Who last set it up: told when alerts cannot be posted there. */
+  updatedBy: string;
 }
 
 /** The channels set up for alerts. A stored document that no longer parses reads as the defaults. */
 export async function alertChannels(sql: Queryable, teamId: string): Promise<AlertChannel[]> {
-  const rows = await sql<{ channel_id: string; settings: unknown }[]>`
-    SELECT channel_id, settings FROM alert_channels WHERE team_id = ${teamId} ORDER BY channel_id`;
-  return rows.map((row) => ({ channelId: row.channel_id, settings: parseSettings(row.settings) }));
+  const rows = await sql<ChannelRow[]>`
+    SELECT channel_id, settings, updated_by FROM alert_channels WHERE team_id = ${teamId} ORDER BY channel_id`;
+  return rows.map(toAlertChannel);
 }
 
 export async function findAlertChannel(sql: Queryable, teamId: string, channelId: string): Promise<AlertChannel | undefined> {
-  const [row] = await sql<{ channel_id: string; settings: unknown }[]>`
-    SELECT channel_id, settings FROM alert_channels WHERE team_id = ${teamId} AND channel_id = ${channelId}`;
-  return row && { channelId: row.channel_id, settings: parseSettings(row.settings) };
+  const [row] = await sql<ChannelRow[]>`
+    SELECT channel_id, settings, updated_by FROM alert_channels WHERE team_id = ${teamId} AND channel_id = ${channelId}`;
+  return row && toAlertChannel(row);
 }
+
+type ChannelRow = { channel_id: string; settings: unknown; updated_by: string };
+const toAlertChannel = (row: ChannelRow): AlertChannel => ({ channelId: row.channel_id, settings: parseSettings(row.settings), updatedBy: row.updated_by });
 
 function parseSettings(document: unknown): AlertChannelSettings {
   const parsed = AlertChannelSettingsSchema.safeParse(document);

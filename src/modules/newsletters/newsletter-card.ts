@@ -5,6 +5,7 @@ import { buildNewsletterCard, type CardFacts } from './build-newsletter-card.ts'
 import type { NewsletterRow } from './newsletter.ts';
 import { findNewsletter } from './queries.ts';
 import { renderSamples } from './render-samples.ts';
+import { slackErrorCode } from '../../slack/slack-errors.ts';
 
 /** What the card shows now: the stored plan, fresh renders for its sample members, and the ledger once started. */
 export async function loadCardFacts(services: Services, newsletter: NewsletterRow): Promise<CardFacts> {
@@ -26,9 +27,6 @@ export async function loadCardFacts(services: Services, newsletter: NewsletterRo
     ledger,
   };
 }
-
-/** Slack's error code in a failed Web API call (e.g. not_in_channel), if it is one. */
-export const slackErrorCode = (error: unknown): string | undefined => (error as { data?: { error?: string } } | undefined)?.data?.error;
 
 /** The card is gone or out of reach (deleted, the bot removed, the channel archived): nothing to update. */
 const CARD_GONE = new Set(['message_not_found', 'channel_not_found', 'not_in_channel', 'is_archived', 'cant_update_message']);

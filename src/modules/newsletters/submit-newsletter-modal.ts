@@ -25,7 +25,8 @@ import {
   WHEN_NOW,
 } from './build-newsletter-modal.ts';
 import type { NewsletterContent } from './newsletter.ts';
-import { loadCardFacts, slackErrorCode } from './newsletter-card.ts';
+import { CANNOT_POST_CODES, slackErrorCode } from '../../slack/slack-errors.ts';
+import { loadCardFacts } from './newsletter-card.ts';
 import { planNewsletter } from './plan-newsletter.ts';
 import { deleteUnpostedNewsletter, insertNewsletter, setCardMessage } from './queries.ts';
 
@@ -178,7 +179,7 @@ async function makePlan(
     ts = (await services.slack.chat.postMessage({ channel: channelId, text: card.text, blocks: card.blocks })).ts;
   } catch (error) {
     await deleteUnpostedNewsletter(services.sql, teamId, newsletter.id);
-    if (CANNOT_POST.has(slackErrorCode(error) ?? '')) {
+    if (CANNOT_POST_CODES.has(slackErrorCode(error) ?? '')) {
       services.logger.info({ teamId, userId, channelId, error: slackErrorCode(error) }, 'send plan not posted: the bot cannot post in that channel');
       return { posted: false };
     }
@@ -197,9 +198,6 @@ async function makePlan(
   services.logger.info({ teamId, userId, newsletterId: newsletter.id, planned: plan.planned }, 'newsletter planned');
   return { posted: true, newsletterId: newsletter.id };
 }
-
-/** Slack's answers when the bot may not post in a channel (not a member, a private one, archived). */
-const CANNOT_POST = new Set(['not_in_channel', 'channel_not_found', 'is_archived']);
 
 function safeJson(text: string | undefined): unknown {
   try {

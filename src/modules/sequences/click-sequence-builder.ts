@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { UserFacingError } from '../../lib/errors.ts';
 import type { Services } from '../../services.ts';
 import type { StateValues } from '../../slack/read-input-values.ts';
-import { slackErrorCode } from '../newsletters/newsletter-card.ts';
+import { slackErrorCode } from '../../slack/slack-errors.ts';
 import { NO_TEMPLATES_TEXT } from '../newsletters/newsletter-subcommand.ts';
 import { requireRole } from '../roles/roles.ts';
 import { findSegmentById, listSegments } from '../segments/queries.ts';
