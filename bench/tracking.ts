@@ -38,9 +38,11 @@ export async function benchTracking() {
     const bareCpuBefore = cpuByRole();
     const bareResult = await load(bare.url, ['/t/c/x']);
     const bareCpu = cpuByRole(bareCpuBefore);
+    const walBefore = await walStats(sql);
     const cpuBefore = cpuByRole();
     const appResult = await load(app.url, paths);
     const cpu = cpuByRole(cpuBefore);
+    const walAfter = await walStats(sql);
     report('bare node http 302', bareResult);
     report('nurture GET /t/c/…', appResult);
     console.log(`nurture / bare: ${((appResult.requests.average / bareResult.requests.average) * 100).toFixed(0)}% of the requests per second`);
@@ -52,6 +54,12 @@ export async function benchTracking() {
     console.log(
       `CPU during the app's run: app process ${cpu.app.toFixed(1)} s (${perRequest(cpu.app)} µs a request), Postgres ${cpu.postgres.toFixed(1)} s (${perRequest(cpu.postgres)} µs), ` +
         `this process (autocannon) ${cpu.bench.toFixed(1)} s (${perRequest(cpu.bench)} µs), of ${DURATION_S * 2} s on two cores`,
+    );
+
+    const perClick = (value: number) => value / appResult.requests.total;
+    console.log(
+      `WAL during the app's run: ${perClick(walAfter.bytes - walBefore.bytes).toFixed(0)} bytes, ${perClick(walAfter.records - walBefore.records).toFixed(2)} records ` +
+        `and ${perClick(walAfter.fpi - walBefore.fpi).toFixed(3)} full-page images a click`,
     );
 
     await app.stopApp();
@@ -105,6 +113,12 @@ function report(label: string, result: autocannon.Result) {
     `${label}: ${Math.round(result.requests.average).toLocaleString('en')} req/s, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms; ` +
       `${result['3xx'].toLocaleString('en')} redirects${others > 0 || result.errors > 0 ? `, ${others} other answers, ${result.errors} errors` : ''}`,
   );
+}
+
+/** Postgres's WAL counters so far (pg_stat_wal): what the events' rows and index entries cost it to log. */
+async function walStats(sql: Sql) {
+  const [row] = await sql<{ records: string; fpi: string; bytes: string }[]>`SELECT wal_records AS records, wal_fpi AS fpi, wal_bytes AS bytes FROM pg_stat_wal`;
+  return { records: Number(row!.records), fpi: Number(row!.fpi), bytes: Number(row!.bytes) };
 }
 
 /** The baseline: Node's http module answering the same redirect, in a process of its own. */

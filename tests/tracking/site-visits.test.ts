@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SITE_VISIT_REFUSALS } from '../../src/modules/tracking/site-routes.ts';
-import { signSiteKey, signVisitorToken } from '../../src/modules/tracking/tracking-tokens.ts';
+import { signEmailToken, signSiteKey, signVisitorToken } from '../../src/modules/tracking/tracking-tokens.ts';
 import { insertLead } from '../support/factories.ts';
 import { ManualClock } from '../support/manual-clock.ts';
 import { startTestApp, type TestApp } from '../support/test-app.ts';
@@ -129,6 +129,9 @@ describe('POST /t/v', () => {
     const good = JSON.stringify({ name: 'page_view', title: 'Acme', referrer: '', visitor, url: `${SITE}/`, session: 'abcdefgh12' });
     const tamperedVisitor = signVisitorToken(app.config.trackingSecret, { w: team, l: leadId + 1 }).split('.')[0] + '.' + visitor.split('.')[1];
     const otherTeam = signVisitorToken(app.config.trackingSecret, { w: 'T0OTHER', l: leadId });
+    // What clicks hand out now: the email token as the visitor id.
+    const emailToken = (w: string, l: number) => signEmailToken(app.config.trackingSecret, { w, s: 1, l, v: 'v1', t: 0, n: 1 });
+    const tamperedEmail = emailToken(team, leadId + 1).split('.')[0] + '.' + emailToken(team, leadId).split('.')[1];
     const tamperedSite = `${signSiteKey(app.config.trackingSecret, { w: 'T0OTHER' }).split('.')[0]}.${siteKey.split('.')[1]}`;
     const send = (body: string, url = visitUrl()) => post(url, body, { origin: SITE, 'user-agent': HUMAN_UA });
     const refusal = async (answer: Promise<{ status: number; body: Buffer }>) => {
@@ -138,6 +141,8 @@ describe('POST /t/v', () => {
 
     expect(await refusal(send(good.replace(visitor, tamperedVisitor)))).toEqual([400, SITE_VISIT_REFUSALS.visitor]);
     expect(await refusal(send(good.replace(visitor, otherTeam)))).toEqual([400, SITE_VISIT_REFUSALS.otherWorkspace]);
+    expect(await refusal(send(good.replace(visitor, tamperedEmail)))).toEqual([400, SITE_VISIT_REFUSALS.visitor]);
+    expect(await refusal(send(good.replace(visitor, emailToken('T0OTHER', leadId))))).toEqual([400, SITE_VISIT_REFUSALS.otherWorkspace]);
     expect(await refusal(send(good, visitUrl(tamperedSite)))).toEqual([400, SITE_VISIT_REFUSALS.siteKey]);
     expect(await refusal(send(good, `${app.url}/t/v`))).toEqual([400, SITE_VISIT_REFUSALS.siteKey]);
     expect(await refusal(send(good.slice(0, -2)))).toEqual([400, SITE_VISIT_REFUSALS.json]);

@@ -26,6 +26,7 @@ export const LAUNCH: TemplateContent = {
     'Write to [sales](mailto:sales@example.com). Again: https://shop.example.com/pricing?plan=pro&ref=mail#top',
   ].join('\n'),
 };
+export const OTHER_SEQUENCE = 'Nurture "Q4" \\ EMEA';
 export const OTHER: TemplateContent = { ...LAUNCH, name: 'Other', body: 'Read [the guide](https://shop.example.com/guide).' };
 
 /** An email source whose newsletters 1 and 2 send LAUNCH and OTHER: the pipeline's real render path, no Slack flow. */
@@ -48,7 +49,8 @@ function trackingSource(): EmailSourceKind {
     async chunkSettled() {},
     async pause() {},
     async labels(_sql, _teamId, id) {
-      return { message: id === 1 ? 'Launch' : 'Other', sequence: 'Onboarding' };
+      // Other's labels carry quotes and a backslash: they reach the events as written.
+      return id === 1 ? { message: 'Launch', sequence: 'Onboarding' } : { message: 'Other', sequence: OTHER_SEQUENCE };
     },
   };
 }

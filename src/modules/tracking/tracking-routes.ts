@@ -4,7 +4,7 @@ import type { Route } from '../../http/server.ts';
 import type { Services } from '../../services.ts';
 import { classifyActivity } from './classify-activity.ts';
 import type { TrackingWriter } from './tracking-writer.ts';
-import { readClickToken, readEmailToken, signVisitorToken, VISITOR_PARAMETER, type EmailToken, type LinkToken } from './tracking-tokens.ts';
+import { readClickToken, readEmailToken, VISITOR_PARAMETER, type EmailToken, type LinkToken } from './tracking-tokens.ts';
 
 /** The smallest transparent GIF (1×1). */
 export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
@@ -64,7 +64,8 @@ export function trackingRoutes(services: Services, writer: TrackingWriter): Rout
         const { email, link } = click;
         if ('h' in link) sendPage(res, 200, HIDDEN_LINK_PAGE);
         else {
-          res.writeHead(302, { location: redirectTo(link, signVisitorToken(secret, { w: email.w, l: email.l })), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
+          // The visitor id is the click's own email token: verified just now, it names the lead (readVisitorToken).
+          res.writeHead(302, { location: redirectTo(link, click.emailToken), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'content-length': 0 });
           res.end();
         }
         record(() => {

@@ -56,7 +56,10 @@ export const LinkTokenSchema = z.union([
 ]);
 export type LinkToken = z.infer<typeof LinkTokenSchema>;
 
-/** The first-party visitor id a click hands the destination (`nv=`): the site snippet ties visits to the lead with it. */
+/**
+ * A first-party visitor id (`nv=`) as clicks handed it to destinations before they handed out their email
+ * token (readVisitorToken): the site snippet ties visits to the lead with it.
+ */
 export const VisitorTokenSchema = z.object({ w: z.string().min(1).max(32), l: z.number().int().positive() }).strict();
 export type VisitorToken = z.infer<typeof VisitorTokenSchema>;
 
@@ -170,8 +173,16 @@ export function readEmailToken(secret: string, token: string): EmailToken | unde
   return readEither(secret, COMPACT_EMAIL_TOKEN, EMAIL_TOKEN, token);
 }
 
+/**
+ * A visitor id the site snippet sends back: the email token of the click that brought the visitor (what
+ * clicks hand out: already verified, so a click signs nothing), or a visitor token (what clicks handed out
+ * before, still in browsers). Either names the workspace and the lead.
+ */
 export function readVisitorToken(secret: string, token: string): VisitorToken | undefined {
-  return readEither(secret, COMPACT_VISITOR_TOKEN, VISITOR_TOKEN, token);
+  const visitor = readEither(secret, COMPACT_VISITOR_TOKEN, VISITOR_TOKEN, token);
+  if (visitor) return visitor;
+  const email = readEmailToken(secret, token);
+  return email ? { w: email.w, l: email.l } : undefined;
 }
 
 export function readSiteKey(secret: string, token: string): SiteKey | undefined {
@@ -184,7 +195,8 @@ export function clickPathToken(linkToken: string, emailToken: string): string {
   return `${linkToken}.${emailToken}`;
 }
 
-export type ClickTarget = { email: EmailToken; link: LinkToken };
+/** `emailToken`: the email token's text, as the click carried it (the visitor id the click hands out). */
+export type ClickTarget = { email: EmailToken; link: LinkToken; emailToken: string };
 
 /**
  * Link tokens already verified, by secret and exact text: every email of a template version carries the
@@ -210,7 +222,8 @@ export function readClickToken(secret: string, token: string): ClickTarget | und
     if (links.size >= VERIFIED_LINKS_KEPT) links.clear();
     links.set(linkText, link);
   }
-  const email = readEmailToken(secret, token.slice(second + 1));
+  const emailToken = token.slice(second + 1);
+  const email = readEmailToken(secret, emailToken);
   if (!email || email.v !== link.v) return undefined;
-  return { email, link };
+  return { email, link, emailToken };
 }
