@@ -98,17 +98,20 @@ function pack(teamId: string, events: readonly ScorableEvent[]): ScoreEventsPayl
   const shapeIndex = new Map<string, number>();
   const triples: number[] = [];
   events.forEach((event, i) => {
-    const properties = scoredProperties(event.properties);
-    const key = `${event.kind}\u0000${event.name}\u0000${event.urlPath ?? ''}\u0000${properties.url ?? ''}\u0000${properties.link_text ?? ''}\u0000${properties.seconds ?? ''}`;
+    // What scoredProperties keeps, typed (5 and '5' are two shapes); its object is made only for a new shape.
+    let key = `${event.kind}\u0000${event.name}\u0000${event.urlPath ?? ''}`;
+    for (const name of SCORED_PROPERTIES) key += `\u0000${shapeKey(event.properties[name])}`;
     let index = shapeIndex.get(key);
     if (index === undefined) {
-      index = shapes.push({ kind: event.kind === 'web' ? 'web' : 'email', name: event.name, urlPath: event.urlPath, properties }) - 1;
+      index = shapes.push({ kind: event.kind === 'web' ? 'web' : 'email', name: event.name, urlPath: event.urlPath, properties: scoredProperties(event.properties) }) - 1;
       shapeIndex.set(key, index);
     }
     triples.push(event.leadId, index, times[i]! - at);
   });
   return { teamId, at, shapes, triples };
 }
+
+const shapeKey = (value: unknown) => (typeof value === 'string' ? `s${value}` : typeof value === 'number' ? `n${value}` : '');
 
 function unpack(payload: Extract<ScoreEventsPayload, { triples: number[] }>): ScorableEvent[] {
   const events: ScorableEvent[] = [];

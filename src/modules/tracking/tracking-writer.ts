@@ -23,7 +23,7 @@ export interface TrackingEvent {
   sendId: number;
   name: 'email_opened' | 'email_clicked';
   /** Clicks: where the link went (segments filter on it). */
-  url?: string;
+  url: string | undefined;
   occurredAt: Date;
   verdict: Verdict;
 }
@@ -59,10 +59,11 @@ export interface TrackingWriterOptions extends BatchWriterOptions {
   onStored?: (teamId: string, events: ScorableEvent[]) => Promise<void>;
 }
 
-/** A ledger row seen, and the key of its source's labels. */
+/** A ledger row seen, the key of its source's labels, and its events' properties start made from them (#labelsOf). */
 interface KnownSend {
   source: SendSource;
   labelsKey: string;
+  propertiesStart?: { from: string; escaped: string };
 }
 
 /** What waits to be written: an answered event, or a burst's correction of clicks already written. */
@@ -114,7 +115,8 @@ export class TrackingWriter {
 
   /** Takes an answered event; `linkCount` is its email's number of tracked links (for the burst rule). */
   record(event: TrackingEvent, linkCount: number): void {
-    const buffered: Buffered = { ...event, state: 'pending', send: sendKey(event.teamId, event.sendId) };
+    const { teamId, leadId, sendId, name, url, occurredAt, verdict } = event;
+    const buffered: Buffered = { teamId, leadId, sendId, name, url, occurredAt, verdict, state: 'pending', send: sendKey(teamId, sendId) };
     // An email of one link cannot have all of its two or more links clicked at once.
     if (event.name === 'email_clicked' && event.url !== undefined && linkCount >= 2) this.#judgeBurst(buffered, linkCount);
     this.#batches.record({ kind: 'event', event: buffered });
@@ -253,7 +255,11 @@ export class TrackingWriter {
       if (!send) continue;
       const cached = this.#labels.get(send.labelsKey);
       const labels = cached && now - cached.at < LABELS_TTL_MS ? cached.labels : await this.#loadLabels(send);
-      bySend.set(event.send, escapeArrayText(`${labels}${labels === '{' ? '' : ','}"send_id":${send.source.id}`));
+      // Escaped once per ledger row while its source's labels stay the same text.
+      if (send.propertiesStart?.from !== labels) {
+        send.propertiesStart = { from: labels, escaped: escapeArrayText(`${labels}${labels === '{' ? '' : ','}"send_id":${send.source.id}`) };
+      }
+      bySend.set(event.send, send.propertiesStart.escaped);
     }
     return bySend;
   }
