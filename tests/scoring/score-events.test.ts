@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeScore } from '../../src/modules/scoring/describe-score.ts';
+import { enqueueTrackedScoring, scoreEventsQueue } from '../../src/modules/scoring/score-events-queue.ts';
 import { scoreEvents, type ScorableEvent } from '../../src/modules/scoring/score-events.ts';
 import { apiClient, type ApiClient } from '../support/api-client.ts';
 import { insertEvent, insertLead } from '../support/factories.ts';
@@ -226,6 +227,37 @@ describe('scoring with the default model', () => {
       expect(row.score).toBeCloseTo(expected, 9);
       expect(row.reasons.map((reason) => [reason.key, reason.count])).toEqual([['page', 5]]);
     }
+  });
+
+  it('scores the tracking writers’ packed hand-overs, jobs packed the older way too, and refuses a malformed one', async () => {
+    const start = at(60 * DAY_MIN);
+    clock.set(new Date(start.getTime() + 60_000));
+    const team = app.slack.teamId;
+    const packed = await insertLead(app.db.sql, team);
+    const older = await insertLead(app.db.sql, team);
+    const click = (leadId: number, seconds: number): ScorableEvent => ({
+      leadId,
+      kind: 'email',
+      name: 'email_clicked',
+      urlPath: null,
+      properties: { url: `${SITE}/pricing` },
+      occurredAt: new Date(start.getTime() + seconds * 1000),
+      verdict: 'human',
+    });
+    await enqueueTrackedScoring(app.nurture.services, team, [click(packed.id, 0), click(packed.id, 5), click(packed.id, 9)]);
+    // A job queued by the version before: the triples as numbers.
+    const shapes = [{ kind: 'email' as const, name: 'email_clicked', urlPath: null, properties: { url: `${SITE}/pricing` } }];
+    await app.nurture.services.enqueue(scoreEventsQueue, { teamId: team, at: start.getTime(), shapes, triples: [older.id, 0, 0, older.id, 0, 5000, older.id, 0, 9000] });
+    await scoringSettled(app);
+    const clicks = (leadId: number) => storedScore(app, leadId).then((row) => row?.reasons.map((reason) => [reason.key, reason.count]));
+    expect(await clicks(packed.id)).toEqual([['click:acme.example/pricing', 3]]);
+    expect(await clicks(older.id)).toEqual([['click:acme.example/pricing', 3]]);
+    expect((await storedScore(app, packed.id))!.score).toBeCloseTo((await storedScore(app, older.id))!.score, 9);
+
+    // Lead 0, and a shape that is not there: refused before anything is queued.
+    const refused = async (triples: string) => app.nurture.services.enqueue(scoreEventsQueue, { teamId: team, at: start.getTime(), shapes, triples }).then(() => 'queued', () => 'refused');
+    expect(await refused(Buffer.from([0, 0, 0]).toString('base64url'))).toBe('refused');
+    expect(await refused(Buffer.from([5, 1, 0]).toString('base64url'))).toBe('refused');
   });
 
   it('refuses a page_read without its seconds', async () => {

@@ -4,6 +4,7 @@ import type { Services } from '../../services.ts';
 import type { EventRecord } from '../events/queries.ts';
 import { requestAlertPosts } from '../alerts/post-alerts-queue.ts';
 import { raiseAlerts, type RaisedAlert } from '../alerts/raise-alerts.ts';
+import { TokenBytesReader, TokenBytesWriter } from '../../lib/signed-token.ts';
 import { scoreEvents, type ScorableEvent } from './score-events.ts';
 
 /** The properties scoring reads (score-events.ts); the rest of an event stays out of the job. */
@@ -13,6 +14,8 @@ const ScoredPropertiesSchema = z.record(z.string(), z.union([z.string(), z.numbe
 
 /** At most one API batch (record-events.ts MAX_EVENTS_PER_BATCH) or one tracking hand-over per job. */
 const MAX_EVENTS_PER_JOB = 1000;
+/** Three varints of at most 8 bytes (safe integers) per event, in base64url. */
+const MAX_PACKED_TRIPLES_LENGTH = Math.ceil((MAX_EVENTS_PER_JOB * 3 * 8 * 4) / 3);
 
 /** Events as the API stored them, one object each. */
 const ListedEventsSchema = z.object({
@@ -39,19 +42,36 @@ const ListedEventsSchema = z.object({
  * `at`) triples. A flush of 600 clicks on one link is ~8 kB instead of ~115 kB of objects, which Postgres
  * stores and the app validates on the redirect's hot path (bench/README.md → tracking).
  */
-const PackedEventsSchema = z
+const PackedEventsObject = z.object({
+  teamId: z.string().min(1),
+  at: z.number().int().nonnegative(),
+  shapes: z
+    .array(z.object({ kind: z.enum(['email', 'web']), name: z.string().min(1).max(64), urlPath: z.string().nullable(), properties: ScoredPropertiesSchema }))
+    .min(1)
+    .max(MAX_EVENTS_PER_JOB),
+  triples: z.array(z.number().int().nonnegative()).min(3).max(3 * MAX_EVENTS_PER_JOB),
+});
+const PackedEventsSchema = PackedEventsObject.refine(
+  ({ triples, shapes }) => triples.length % 3 === 0 && triples.every((value, i) => i % 3 !== 1 || value < shapes.length),
+  'triples of (lead, shape index, offset)',
+);
+
+/**
+ * What the tracking writers hand over now: the same, the triples as varints (TokenBytesWriter's LEB128)
+ * in one base64url string, ~11 characters an event. One string is what zod checks on the redirect's hot
+ * path and what Postgres parses into the job's jsonb, instead of 3,000 numbers (bench/README.md →
+ * tracking). Jobs packed with the numbers (above) are still read.
+ */
+const BinaryPackedEventsSchema = z
   .object({
     teamId: z.string().min(1),
     at: z.number().int().nonnegative(),
-    shapes: z
-      .array(z.object({ kind: z.enum(['email', 'web']), name: z.string().min(1).max(64), urlPath: z.string().nullable(), properties: ScoredPropertiesSchema }))
-      .min(1)
-      .max(MAX_EVENTS_PER_JOB),
-    triples: z.array(z.number().int().nonnegative()).min(3).max(3 * MAX_EVENTS_PER_JOB),
+    shapes: PackedEventsObject.shape.shapes,
+    triples: z.string().min(4).max(MAX_PACKED_TRIPLES_LENGTH).regex(/^[A-Za-z0-9_-]+$/),
   })
-  .refine(({ triples, shapes }) => triples.length % 3 === 0 && triples.every((value, i) => i % 3 !== 1 || value < shapes.length), 'triples of (lead, shape index, offset)');
+  .refine(({ triples, shapes }) => readTriples(triples, shapes.length) !== undefined, 'varint triples of (lead, shape index, offset)');
 
-export const ScoreEventsPayloadSchema = z.union([ListedEventsSchema, PackedEventsSchema]);
+export const ScoreEventsPayloadSchema = z.union([BinaryPackedEventsSchema, ListedEventsSchema, PackedEventsSchema]);
 type ScoreEventsPayload = z.infer<typeof ScoreEventsPayloadSchema>;
 
 /**
@@ -96,7 +116,7 @@ function pack(teamId: string, events: readonly ScorableEvent[]): ScoreEventsPayl
   const at = Math.min(...times);
   const shapes: Array<{ kind: 'email' | 'web'; name: string; urlPath: string | null; properties: Record<string, string | number> }> = [];
   const shapeIndex = new Map<string, number>();
-  const triples: number[] = [];
+  const triples = new TokenBytesWriter();
   events.forEach((event, i) => {
     // What scoredProperties keeps, typed (5 and '5' are two shapes); its object is made only for a new shape.
     let key = `${event.kind}\u0000${event.name}\u0000${event.urlPath ?? ''}`;
@@ -106,20 +126,36 @@ function pack(teamId: string, events: readonly ScorableEvent[]): ScoreEventsPayl
       index = shapes.push({ kind: event.kind === 'web' ? 'web' : 'email', name: event.name, urlPath: event.urlPath, properties: scoredProperties(event.properties) }) - 1;
       shapeIndex.set(key, index);
     }
-    triples.push(event.leadId, index, times[i]! - at);
+    triples.uint(event.leadId).uint(index).uint(times[i]! - at);
   });
-  return { teamId, at, shapes, triples };
+  return { teamId, at, shapes, triples: triples.toBuffer().toString('base64url') };
 }
 
 const shapeKey = (value: unknown) => (typeof value === 'string' ? `s${value}` : typeof value === 'number' ? `n${value}` : '');
 
-function unpack(payload: Extract<ScoreEventsPayload, { triples: number[] }>): ScorableEvent[] {
+function unpack(payload: Extract<ScoreEventsPayload, { triples: unknown }>): ScorableEvent[] {
+  // The schema checked them: they read.
+  const triples = typeof payload.triples === 'string' ? readTriples(payload.triples, payload.shapes.length)! : payload.triples;
   const events: ScorableEvent[] = [];
-  for (let i = 0; i < payload.triples.length; i += 3) {
-    const shape = payload.shapes[payload.triples[i + 1]!]!;
-    events.push({ ...shape, leadId: payload.triples[i]!, occurredAt: new Date(payload.at + payload.triples[i + 2]!), verdict: 'human' });
+  for (let i = 0; i < triples.length; i += 3) {
+    const shape = payload.shapes[triples[i + 1]!]!;
+    events.push({ ...shape, leadId: triples[i]!, occurredAt: new Date(payload.at + triples[i + 2]!), verdict: 'human' });
   }
   return events;
+}
+
+/** Varint triples (pack) back as numbers, or undefined unless each is a lead id, a shape index and an offset, 1 to 1,000 of them. */
+function readTriples(base64url: string, shapeCount: number): number[] | undefined {
+  const input = new TokenBytesReader(Buffer.from(base64url, 'base64url'));
+  const triples: number[] = [];
+  while (!input.done) {
+    const leadId = input.uint();
+    const shape = input.uint();
+    const offset = input.uint();
+    if (!leadId || shape === undefined || shape >= shapeCount || offset === undefined) return undefined;
+    triples.push(leadId, shape, offset);
+  }
+  return triples.length >= 3 && triples.length <= 3 * MAX_EVENTS_PER_JOB ? triples : undefined;
 }
 
 function scoredProperties(properties: Record<string, unknown>): Record<string, string | number> {
