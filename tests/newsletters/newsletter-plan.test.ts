@@ -61,7 +61,7 @@ beforeAll(async () => {
     teamId: team,
     templateId,
     segmentId,
-    content: { template: NEWS_TEMPLATE, senderName: 'Kojo Marketing', postalAddress: 'x', plan: { segmentName: 'Everyone', subscribed: 6, suppressed: 0, capped: 0, planned: 6, previous: null, byStage: [], byIndustry: [], otherIndustries: 0, sampleLeadIds: [] } },
+    content: { template: NEWS_TEMPLATE, senderName: 'Kojo Marketing', postalAddress: 'x', plan: { segmentName: 'Everyone', subscribed: 6, suppressed: 0, capped: 0, held: 0, planned: 6, previous: null, byStage: [], byIndustry: [], otherIndustries: 0, sampleLeadIds: [] } },
     sendAt: new Date(Date.now() - 72 * HOUR),
     requestedBy: MARKETER,
     channelId: CHANNEL,

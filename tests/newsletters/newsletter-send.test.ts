@@ -3,6 +3,7 @@ import { updateWorkspaceSettings } from '../../src/modules/workspaces/settings.t
 import { pausedDmText } from '../../src/modules/newsletters/newsletter-source.ts';
 import { audienceGrewText } from '../../src/modules/newsletters/start-newsletter.ts';
 import { startNewsletter } from '../../src/modules/newsletters/start-newsletter.ts';
+import { holdLeadNurture } from '../../src/modules/sequences/lead-nurture-hold.ts';
 import type { Enqueue } from '../../src/queue/queue-system.ts';
 import { ActionIds } from '../../src/slack/ids.ts';
 import { insertLead, insertSend } from '../support/factories.ts';
@@ -63,6 +64,22 @@ const PAUSED_BY_NURTURE_THEN_RESUMED = [
 ];
 
 describe('sending a newsletter', () => {
+  it('leaves out a lead a rep claimed from a hot-lead alert: the card says so, and that lead gets nothing', async () => {
+    const team = app.slack.teamId;
+    await insertManyLeads(app, 'held', 3);
+    const claimed = await insertLead(app.db.sql, team, { email: 'held-claimed@example.com' });
+    // What claiming an alert does (tests/alerts/alert-buttons.test.ts): the lead's nurture holds for the claim.
+    await holdLeadNurture(app.nurture.services, { teamId: team, leadId: claimed.id, until: new Date(Date.now() + 14 * 86_400_000), byUserId: REP, reason: 'claimed hot-lead alert 1' });
+    const { newsletter } = await planNewsletter(app, MARKETER, { templateId, segmentId: await segmentOf('held') });
+    expect(newsletter.planned_count).toBe(3);
+    expect(cardText(app, newsletter)).toContain('1 left out while sales is on it');
+
+    expect(await clickCard(app, SECOND_MARKETER, ActionIds.newsletterApprove, newsletter)).toBeUndefined();
+    await waitFor(async () => (await findRow(app, newsletter.id)).status === 'sent', { timeoutMs: 30_000, description: 'the newsletter to be sent' });
+    expect((await findRow(app, newsletter.id)).recipient_count).toBe(3);
+    expect(emailsTo('held').map((email) => email.to[0]).sort()).toEqual(['held-1@example.com', 'held-2@example.com', 'held-3@example.com']);
+  });
+
   it('approved, every member gets exactly one email, the card shows progress at a throttled pace and ends with the summary', async () => {
     const team = app.slack.teamId;
     await insertManyLeads(app, 'all', 1999);

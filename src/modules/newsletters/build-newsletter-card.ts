@@ -103,7 +103,8 @@ function audienceText({ content: { plan } }: NewsletterRow): string {
       (plan.capped > 0 ? `, of whom ${count(plan.capped)} ${plan.capped === 1 ? 'is' : 'are'} held back by the frequency cap` : '; nobody is held back by the frequency cap') +
       (plan.suppressed > 0 ? `. ${count(plan.suppressed)} more left out: unsubscribed, bounced or complained.` : '.'),
   );
-  lines.push('_Suppression and the cap are checked again as it sends._');
+  if (plan.held > 0) lines.push(`${count(plan.held)} left out while sales is on ${plan.held === 1 ? 'it' : 'them'}: claimed from a hot-lead alert, nurture waits until the claim's hold ends.`);
+  lines.push('_Claims are checked again as it starts, suppression and the cap as it sends._');
   return lines.join('\n');
 }
 

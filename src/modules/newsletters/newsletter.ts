@@ -17,9 +17,15 @@ export const SendPlanSchema = z.object({
   subscribed: z.number().int(),
   /** Members left out because they unsubscribed, bounced or complained. */
   suppressed: z.number().int(),
-  /** Subscribed members the frequency cap would hold back right now. */
+  /** Subscribed members the frequency cap would hold back right now (held ones aside). */
   capped: z.number().int(),
-  /** subscribed - capped: who would get it if it went out now. The split below is of these. */
+  /**
+   * Subscribed members a rep claimed from a hot-lead alert: their automated nurture pauses for the claim's
+   * hold (lead_nurture_holds), newsletters too, so marketing does not talk over sales. Plans made before
+   * this was counted have none.
+   */
+  held: z.number().int().default(0),
+  /** subscribed - held - capped: who would get it if it went out now. The split below is of these. */
   planned: z.number().int(),
   /** The last newsletter sent to this segment, for "the change since". */
   previous: z.object({ startedAt: z.string(), recipients: z.number().int() }).nullable(),

@@ -13,8 +13,8 @@ export const TOP_INDUSTRIES = 5;
 const STAGE_ORDER = ['awareness', 'consideration', 'decision', 'customer'];
 
 /**
- * The send plan for a segment as it is now: who is subscribed, who is left out (suppressed), who the
- * frequency cap holds back right now, how the rest splits by stage and industry, three members to show
+ * The send plan for a segment as it is now: who is subscribed, who is left out (suppressed), who is held
+ * for a rep's claim of a hot-lead alert, who the frequency cap holds back right now, how the rest splits by stage and industry, three members to show
  * renders for, and the last newsletter to the same segment. One read-only snapshot.
  */
 export async function planNewsletter(services: Services, input: { teamId: string; segment: SegmentRow; settings: WorkspaceSettings; now: Date }): Promise<SendPlan> {
@@ -36,7 +36,9 @@ export async function planNewsletter(services: Services, input: { teamId: string
 export function summarizeAudience(groups: readonly AudienceGroup[], rest: Pick<SendPlan, 'segmentName' | 'previous' | 'sampleLeadIds'>): SendPlan {
   const sum = (rows: readonly AudienceGroup[]) => rows.reduce((total, row) => total + row.count, 0);
   const subscribed = groups.filter((row) => row.subscribed);
-  const planned = subscribed.filter((row) => !row.capped);
+  // A held lead is left out whatever the cap says: it counts as held, not capped.
+  const free = subscribed.filter((row) => !row.held);
+  const planned = free.filter((row) => !row.capped);
 
   const stages = new Map<string, number>();
   const industries = new Map<string | null, { industry: string | null; count: number }>();
@@ -51,7 +53,8 @@ export function summarizeAudience(groups: readonly AudienceGroup[], rest: Pick<S
     ...rest,
     subscribed: sum(subscribed),
     suppressed: sum(groups.filter((row) => !row.subscribed)),
-    capped: sum(subscribed.filter((row) => row.capped)),
+    held: sum(subscribed.filter((row) => row.held)),
+    capped: sum(free.filter((row) => row.capped)),
     planned: sum(planned),
     byStage: [...stages].map(([stage, count]) => ({ stage, count })).sort((a, b) => STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage)),
     byIndustry: rankedIndustries.slice(0, TOP_INDUSTRIES),

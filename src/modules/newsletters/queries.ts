@@ -140,6 +140,8 @@ export async function lastSentToSegment(sql: Queryable, teamId: string, segmentI
 
 export interface AudienceGroup {
   subscribed: boolean;
+  /** Subscribed, and held for a rep's claim (lead_nurture_holds) until after `now`. */
+  held: boolean;
   capped: boolean;
   stage: string;
   /** Industries compare case-insensitively ("Manufacturing" = "manufacturing"); null when unknown. */
@@ -149,8 +151,8 @@ export interface AudienceGroup {
 }
 
 /**
- * The segment's members counted by what the plan shows: subscribed or suppressed, held back by the
- * frequency cap right now or not, stage and industry. The cap counts as delivery does (recentSends in
+ * The segment's members counted by what the plan shows: subscribed or suppressed, held for a rep's claim
+ * or not, held back by the frequency cap right now or not, stage and industry. The cap counts as delivery does (recentSends in
  * src/modules/delivery/ledger-queries.ts): emails handed to Resend in the last 24 hours and 7 days, failed
  * ones aside; this is the same rule over the whole audience at once.
  */
@@ -162,11 +164,13 @@ export async function countAudienceGroups(
 ): Promise<AudienceGroup[]> {
   const now = context.now;
   return sql<AudienceGroup[]>`
-    SELECT m.subscribed, m.capped, m.stage, m.industry_key, min(m.industry) AS industry, count(*)::int AS count
+    SELECT m.subscribed, m.held, m.capped, m.stage, m.industry_key, min(m.industry) AS industry, count(*)::int AS count
     FROM (
       SELECT l.status = 'subscribed' AS subscribed, l.stage, lower(btrim(l.industry)) AS industry_key, btrim(l.industry) AS industry,
+             l.status = 'subscribed' AND h.lead_id IS NOT NULL AS held,
              l.status = 'subscribed' AND coalesce(recent.last_day >= ${caps.perDay} OR recent.last_week >= ${caps.perWeek}, false) AS capped
       FROM leads l
+      LEFT JOIN lead_nurture_holds h ON h.lead_id = l.id AND h.team_id = l.team_id AND h.held_until > ${now}
       LEFT JOIN LATERAL (
         SELECT count(*) FILTER (WHERE s.sent_at > ${now}::timestamptz - interval '1 day') AS last_day, count(*) AS last_week
         FROM email_sends s
@@ -174,7 +178,7 @@ export async function countAudienceGroups(
       ) recent ON l.status = 'subscribed'
       WHERE ${audienceWhere(sql, rule, context, { purpose: 'reporting' })}
     ) m
-    GROUP BY m.subscribed, m.capped, m.stage, m.industry_key`;
+    GROUP BY m.subscribed, m.held, m.capped, m.stage, m.industry_key`;
 }
 
 /** Newsletters that depend on the segment, for `segment show` and `segment delete`: the newest `limit`, unfinished ones first. */

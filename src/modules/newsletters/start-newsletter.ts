@@ -2,6 +2,7 @@ import type { Services } from '../../services.ts';
 import { addRecipients, ANALYZE_AFTER_ROWS, countRows, leadIdsAudience } from '../delivery/ledger-queries.ts';
 import { enqueueChunks } from '../delivery/send-chunk-queue.ts';
 import { audienceLeadIds, findSegmentById } from '../segments/queries.ts';
+import { withoutHeldLeads } from '../sequences/lead-nurture-hold.ts';
 import { ruleContext } from '../segments/segments.ts';
 import { recordAudit } from '../workspaces/queries.ts';
 import { getWorkspaceSettings } from '../workspaces/settings.ts';
@@ -41,8 +42,9 @@ const SLICE = 25_000;
 /**
  * The newsletters.start job: at its time, an approved newsletter either expires (later than the
  * workspace's send_expiry_minutes: nothing goes out late) or starts. Starting is one transaction: status
- * `sending`, the audience computed now (suppressed leads left out) and the audit entry; when the audience
- * grew well past the plan, every row is written and the newsletter paused in it too. Otherwise its rows
+ * `sending`, the audience computed now (suppressed leads and leads held for a rep's claim left out) and
+ * the audit entry; when the audience grew well past the plan, every row is written and the newsletter
+ * paused in it too. Otherwise its rows
  * are written in slices after the commit (see SLICE), and the recipient count is set last: until then the
  * newsletter cannot finish. Should the process die on the way, the job's retry finds it `sending` without
  * a count, writes what is missing (rows already there are left alone) and queues every pending chunk (a
@@ -56,7 +58,7 @@ export async function startNewsletter(services: Services, job: { teamId: string;
   if (!newsletter) return;
   if ((newsletter.status === 'sending' || newsletter.status === 'paused') && newsletter.recipient_count === null) {
     const segment = newsletter.segment_id === null ? undefined : await findSegmentById(sql, teamId, newsletter.segment_id);
-    const leadIds = segment ? await audienceLeadIds(sql, segment.rule, ruleContext(teamId, now), { purpose: 'sending' }) : [];
+    const leadIds = segment ? await withoutHeldLeads(sql, teamId, await audienceLeadIds(sql, segment.rule, ruleContext(teamId, now), { purpose: 'sending' }), now) : [];
     const recipients = await writeRecipients(services, newsletter, leadIds);
     log.info({ recipients }, 'newsletter start resumed: the rest of its recipients are written');
   }
@@ -88,7 +90,7 @@ export async function startNewsletter(services: Services, job: { teamId: string;
   const started = await sql.begin(async (tx) => {
     const row = await changeNewsletter(tx, teamId, newsletterId, ['scheduled'], { status: 'sending', started_at: now });
     if (!row) return undefined;
-    const leadIds = await audienceLeadIds(tx, segment.rule, ruleContext(teamId, now), { purpose: 'sending' });
+    const leadIds = await withoutHeldLeads(tx, teamId, await audienceLeadIds(tx, segment.rule, ruleContext(teamId, now), { purpose: 'sending' }), now);
     await recordAudit(tx, {
       teamId,
       actorUserId: NURTURE_ACTOR,

@@ -1,8 +1,9 @@
+import type { Queryable } from '../../db/client.ts';
 import { UsageError } from '../../lib/errors.ts';
 import type { Services } from '../../services.ts';
 import { recordAudit } from '../workspaces/queries.ts';
 import { findSequence } from './queries.ts';
-import { deferLeadRows, deleteHold, sequencesWithOpenRuns, undeferLeadRows, upsertHold } from './run-queries.ts';
+import { deferLeadRows, deleteHold, heldLeadIds, sequencesWithOpenRuns, undeferLeadRows, upsertHold } from './run-queries.ts';
 import { reschedule } from './sequence-lifecycle.ts';
 import { requestTick } from './tick-sequences-queue.ts';
 
@@ -44,4 +45,13 @@ export async function releaseLeadNurture(services: Services, input: { teamId: st
   if (!released) return false;
   if (released.dueNow > 0) await requestTick(services);
   return true;
+}
+
+/**
+ * `leadIds` without the leads held at `now`: a newsletter starting now leaves them out (a broadcast does
+ * not wait for one lead; its moment passes while sales is on the lead).
+ */
+export async function withoutHeldLeads(sql: Queryable, teamId: string, leadIds: readonly number[], now: Date): Promise<number[]> {
+  const held = new Set(await heldLeadIds(sql, teamId, now));
+  return held.size === 0 ? [...leadIds] : leadIds.filter((id) => !held.has(id));
 }

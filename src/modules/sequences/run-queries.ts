@@ -612,6 +612,12 @@ export async function upsertHold(sql: Queryable, hold: { teamId: string; leadId:
   return rows.count > 0;
 }
 
+/** The workspace's leads held until after `now`: claimed hot leads, a handful at a time. */
+export async function heldLeadIds(sql: Queryable, teamId: string, now: Date): Promise<number[]> {
+  const rows = await sql<{ lead_id: number }[]>`SELECT lead_id FROM lead_nurture_holds WHERE team_id = ${teamId} AND held_until > ${now}`;
+  return rows.map((row) => row.lead_id);
+}
+
 export async function deleteHold(sql: Queryable, teamId: string, leadId: number): Promise<boolean> {
   const rows = await sql`DELETE FROM lead_nurture_holds WHERE team_id = ${teamId} AND lead_id = ${leadId}`;
   return rows.count > 0;
