@@ -75,13 +75,16 @@ describe('GET /t/c/…', () => {
   it('redirects 302 to the destination with a visitor id, stores a human click with its labels, and dates the first click on the ledger', async () => {
     const { email, leadId, sendId } = await sendTo(app, 1);
     clock.advance({ minutes: 30 });
-    const answer = await hit(local(app, trackedUrls(email.html!).clicks[0]!));
+    const click = trackedUrls(email.html!).clicks[0]!;
+    const answer = await hit(local(app, click));
     expect(answer.status).toBe(302);
     const location = new URL(answer.headers.location as string);
     expect(`${location.origin}${location.pathname}`).toBe('https://shop.example.com/pricing');
     expect(location.searchParams.get('plan')).toBe('pro');
     expect(location.searchParams.get('ref')).toBe('mail');
     expect(location.hash).toBe('#top');
+    // The visitor id is the click's own email token (nothing signed per click), and reads as the lead.
+    expect(location.searchParams.get(VISITOR_PARAMETER)).toBe(clickParts(click).email);
     expect(readVisitorToken(app.config.trackingSecret, location.searchParams.get(VISITOR_PARAMETER)!)).toEqual({ w: TEAM, l: leadId });
 
     const [event] = await storedEvents(leadId, 1);
