@@ -62,6 +62,15 @@ describe('a hot-lead alert', () => {
     expect(alertsFor(lead.email)).toHaveLength(1);
   });
 
+  it('still fires for a lead who unsubscribed, saying no email can go to them, and offers no Email 1:1', async () => {
+    await setAlertChannel(world.app, HOT);
+    const lead = await newLead(world.app, { email: 'ren@acme.example', status: 'unsubscribed' });
+    await recordEvents(world, [{ email: lead.email, name: 'demo_requested' }, { email: lead.email, name: 'resource_download' }]);
+    const [alert] = alertsFor(lead.email);
+    expect(messageText(alert)).toContain('unsubscribed: no email from Nurture, not even 1:1');
+    expect(messageActions(alert!)).toEqual([ActionIds.alertClaim, ActionIds.alertSnooze, ActionIds.alertNotAFit]);
+  });
+
   it('comes at most once per cool-down: a lead cooling down and heating up again within 3 days is not alerted twice', async () => {
     await setAlertChannel(world.app, HOT, { coolDownDays: 3 });
     const lead = await newLead(world.app, { email: 'ken@acme.example' });

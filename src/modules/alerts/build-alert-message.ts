@@ -32,12 +32,14 @@ export function leadName(lead: AlertLead): string {
   return name === '' ? lead.email : name;
 }
 
-/** "VP Marketing at Acme · decision stage · owned by @rep" */
+/** "VP Marketing at Acme · decision stage · owned by @rep", and why no email can go to them, if none can. */
 function whoLine(lead: AlertLead): string {
   const role = [lead.title, lead.company].filter(Boolean).map((part) => escapeMrkdwn(part!)).join(' at ');
   const owner = lead.ownerUserId ? `owned by <@${lead.ownerUserId}>` : 'no owner yet';
-  return [role, `${lead.stage} stage`, owner].filter((part) => part !== '').join(' · ');
+  const unreachable = lead.status === 'subscribed' ? '' : `:no_entry_sign: ${NOT_EMAILABLE[lead.status]}: no email from Nurture, not even 1:1`;
+  return [role, `${lead.stage} stage`, owner, unreachable].filter((part) => part !== '').join(' · ');
 }
+const NOT_EMAILABLE: Record<Exclude<AlertLead['status'], 'subscribed'>, string> = { unsubscribed: 'unsubscribed', bounced: 'their address bounced', complained: 'marked our email as spam' };
 
 const scoreText = (alert: LeadAlert) => `*Score ${Math.round(alert.score)}* (threshold ${Math.round(alert.threshold)})`;
 
@@ -91,20 +93,23 @@ export function buildAlertMessage(view: AlertView): SlackMessage {
   }
   const status = statusLine(alert);
   if (status) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: status }] });
-  const actions = alertActions(alert);
+  const actions = alertActions(alert, lead);
   if (actions.length > 0) blocks.push({ type: 'actions', elements: actions as never });
   return { text: `Hot lead: ${name}${lead.company ? ` (${lead.company})` : ''}, score ${Math.round(alert.score)}`, blocks };
 }
 
-/** Buttons while the alert waits for someone; once claimed, the claimer can still write 1:1. */
-function alertActions(alert: LeadAlert): object[] {
+/**
+ * Buttons while the alert waits for someone; once claimed, the claimer can still write 1:1. No Email 1:1
+ * for a lead no email may go to (the line above says why).
+ */
+function alertActions(alert: LeadAlert, lead: AlertLead): object[] {
   const value = String(alert.id);
-  const email = { type: 'button', action_id: ActionIds.alertEmail, text: plain('Email 1:1'), value };
-  if (alert.status === 'claimed') return [email];
+  const email = lead.status === 'subscribed' ? [{ type: 'button', action_id: ActionIds.alertEmail, text: plain('Email 1:1'), value }] : [];
+  if (alert.status === 'claimed') return email;
   if (alert.status !== 'posted') return [];
   return [
     { type: 'button', action_id: ActionIds.alertClaim, style: 'primary', text: plain('Claim'), value },
-    email,
+    ...email,
     {
       type: 'overflow',
       action_id: ActionIds.alertSnooze,

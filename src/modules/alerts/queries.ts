@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/client.ts';
+import type { LeadStatus } from '../leads/lead-input.ts';
 import type { ScoreReason } from '../scoring/score-reason.ts';
 import type { RuleContext } from '../segments/compile-rule.ts';
 import { audienceWhere } from '../segments/queries.ts';
@@ -135,11 +136,13 @@ export interface AlertLead {
   title: string | null;
   stage: string;
   ownerUserId: string | null;
+  /** Not `subscribed`: Nurture sends the lead no email at all, 1:1 included. */
+  status: LeadStatus;
 }
 
 export async function alertLeads(sql: Queryable, teamId: string, leadIds: readonly number[]): Promise<AlertLead[]> {
   return sql<AlertLead[]>`
-    SELECT id, email, first_name AS "firstName", last_name AS "lastName", company, title, stage, owner_user_id AS "ownerUserId"
+    SELECT id, email, first_name AS "firstName", last_name AS "lastName", company, title, stage, owner_user_id AS "ownerUserId", status
     FROM leads WHERE team_id = ${teamId} AND id = ANY(${leadIds as number[]})`;
 }
 
