@@ -147,6 +147,24 @@ describe('sending a newsletter', () => {
     expect(await auditActions(app, newsletter.id)).toContain(`newsletter.cancelled by ${MARKETER}`);
   });
 
+  it('cancels the email still waiting for a lead a rep claims while the newsletter is under way (here paused); the others get theirs', async () => {
+    const team = app.slack.teamId;
+    await insertManyLeads(app, 'mid', 10);
+    const { newsletter } = await planNewsletter(app, MARKETER, { templateId, segmentId: await segmentOf('mid') });
+    // The audience grows past the plan, so the send waits, paused, with every row written.
+    await insertManyLeads(app, 'mid-late', 100);
+    await clickCard(app, SECOND_MARKETER, ActionIds.newsletterApprove, newsletter);
+    await waitFor(async () => (await findRow(app, newsletter.id)).status === 'paused', { timeoutMs: 10_000, description: 'the start to pause' });
+    const [claimed] = await app.db.sql<{ id: number }[]>`SELECT id FROM leads WHERE team_id = ${team} AND email = 'mid-3@example.com'`;
+    await holdLeadNurture(app.nurture.services, { teamId: team, leadId: claimed!.id, until: new Date(Date.now() + 14 * 86_400_000), byUserId: REP, reason: 'claimed hot-lead alert 2' });
+
+    expect(await clickCard(app, SECOND_MARKETER, ActionIds.newsletterResume, await findRow(app, newsletter.id))).toBeUndefined();
+    await waitFor(async () => (await findRow(app, newsletter.id)).status === 'sent', { timeoutMs: 20_000, description: 'the resumed send to finish' });
+    expect(emailsTo('mid')).toHaveLength(109);
+    expect(emailsTo('mid').map((email) => email.to[0])).not.toContain('mid-3@example.com');
+    expect(await ledger(newsletter.id)).toEqual({ accepted: 109, cancelled: 1 });
+  });
+
   it('waits for a person when the audience grew well past the approved plan by its start; Resume sends to all of them', async () => {
     await insertManyLeads(app, 'grow', 10);
     const { newsletter } = await planNewsletter(app, MARKETER, { templateId, segmentId: await segmentOf('grow') });

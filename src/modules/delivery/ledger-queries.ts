@@ -214,6 +214,18 @@ export async function settleBatch(sql: Queryable, teamId: string, batchKey: stri
 }
 
 /** The send was cancelled: rows not yet handed to the provider will not be. */
+/**
+ * A lead's rows of one kind of source still waiting for their chunk (a send under way, or paused):
+ * cancelled with `reason`. A row its chunk has claimed already goes on. Returns the sources touched.
+ */
+export async function cancelQueuedRowsOfLead(sql: Queryable, teamId: string, leadId: number, sourceKind: SourceKind, reason: string): Promise<number[]> {
+  const rows = await sql<{ source_id: number }[]>`
+    UPDATE email_sends SET state = 'cancelled', reason = ${reason}, updated_at = now()
+    WHERE team_id = ${teamId} AND lead_id = ${leadId} AND source_kind = ${sourceKind} AND state = 'queued'
+    RETURNING source_id`;
+  return [...new Set(rows.map((row) => row.source_id))];
+}
+
 export async function cancelQueuedRows(sql: Queryable, teamId: string, chunkId: number, reason: string): Promise<number> {
   const rows = await sql`
     UPDATE email_sends SET state = 'cancelled', reason = ${reason}, updated_at = now()

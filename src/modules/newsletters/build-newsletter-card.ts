@@ -104,7 +104,7 @@ function audienceText({ content: { plan } }: NewsletterRow): string {
       (plan.suppressed > 0 ? `. ${count(plan.suppressed)} more left out: unsubscribed, bounced or complained.` : '.'),
   );
   if (plan.held > 0) lines.push(`${count(plan.held)} left out while sales is on ${plan.held === 1 ? 'it' : 'them'}: claimed from a hot-lead alert, nurture waits until the claim's hold ends.`);
-  lines.push('_Claims are checked again as it starts, suppression and the cap as it sends._');
+  lines.push("_Suppression, the cap and reps' claims are checked again as it sends._");
   return lines.join('\n');
 }
 

@@ -1,9 +1,11 @@
 import type { Queryable } from '../../db/client.ts';
 import { UsageError } from '../../lib/errors.ts';
 import type { Services } from '../../services.ts';
+import { cancelQueuedRowsOfLead } from '../delivery/ledger-queries.ts';
+import { requestCardUpdate } from '../newsletters/update-newsletter-card-queue.ts';
 import { recordAudit } from '../workspaces/queries.ts';
 import { findSequence } from './queries.ts';
-import { deferLeadRows, deleteHold, heldLeadIds, sequencesWithOpenRuns, undeferLeadRows, upsertHold } from './run-queries.ts';
+import { deferLeadRows, deleteHold, heldLeadIds, NURTURE_HELD_REASON, sequencesWithOpenRuns, undeferLeadRows, upsertHold } from './run-queries.ts';
 import { reschedule } from './sequence-lifecycle.ts';
 import { requestTick } from './tick-sequences-queue.ts';
 
@@ -12,16 +14,28 @@ export const holdRefusedText = { noLead: 'That lead no longer exists.' };
 /**
  * "A human is on this lead" (a rep claimed a hot lead): no sequence step goes to the lead until `until`.
  * Steps coming due meanwhile move to the hold's end (then into the send window, at the tick); sequence
- * emails already queued for the lead wait too (deferred to the hold's end). Holding again replaces the
- * hold. Enrollment goes on: a held lead's runs simply wait.
+ * emails already queued for the lead wait too (deferred to the hold's end). Newsletters leave the lead
+ * out: those starting meanwhile (withoutHeldLeads), and those under way or paused, whose email still
+ * waiting for the lead is cancelled (a broadcast's moment does not come back). Holding again replaces
+ * the hold. Enrollment goes on: a held lead's runs simply wait.
  */
 export async function holdLeadNurture(services: Services, input: { teamId: string; leadId: number; until: Date; byUserId: string; reason: string }): Promise<void> {
   const { teamId, leadId } = input;
-  await services.sql.begin(async (tx) => {
+  const newsletters = await services.sql.begin(async (tx) => {
     if (!(await upsertHold(tx, input))) throw new UsageError(holdRefusedText.noLead);
     const deferred = await deferLeadRows(tx, teamId, leadId, input.until);
-    await recordAudit(tx, { teamId, actorUserId: input.byUserId, action: 'lead.nurture_held', subject: String(leadId), details: { until: input.until.toISOString(), reason: input.reason, emailsDeferred: deferred } });
+    const leftOut = await cancelQueuedRowsOfLead(tx, teamId, leadId, 'newsletter', NURTURE_HELD_REASON);
+    await recordAudit(tx, {
+      teamId,
+      actorUserId: input.byUserId,
+      action: 'lead.nurture_held',
+      subject: String(leadId),
+      details: { until: input.until.toISOString(), reason: input.reason, emailsDeferred: deferred, newslettersLeftOut: leftOut },
+    });
+    return leftOut;
   });
+  // Their cards count the cancelled email, and a send whose last waiting email this was finishes.
+  for (const newsletterId of newsletters) await requestCardUpdate(services, teamId, newsletterId);
 }
 
 /**
