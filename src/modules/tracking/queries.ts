@@ -21,10 +21,12 @@ export async function sendSources(sql: Queryable, sends: readonly { team_id: str
     JOIN email_sends s ON s.team_id = x.team_id AND s.id = x.id`;
 }
 
+type TrackingEventName = 'email_opened' | 'email_clicked';
+
 /**
  * A flush's events as Postgres array literals, one per column, written by the writer from pieces it keeps
  * ready (postgres.js's generic array serializer escaped every element of every column: ~2 µs an event;
- * bench/README.md → tracking). Build them with TrackingEventColumns.
+ * bench/README.md → tracking). Build them with TrackingEventColumnsBuilder.
  */
 export interface TrackingEventColumns {
   readonly teamIds: string;
@@ -58,10 +60,87 @@ export async function insertTrackingEvents(sql: Queryable, events: TrackingEvent
 }
 
 /** An array literal's element: quoted, with `"` and `\` escaped (Postgres array input syntax). */
-export function arrayElement(text: string): string {
+function arrayElement(text: string): string {
   return `"${text.replace(ARRAY_SPECIAL, '\\$&')}"`;
 }
 const ARRAY_SPECIAL = /["\\]/g;
+
+/** What a stored open or click contributes to the columns (the tracking writer's buffered event). */
+interface ColumnsEvent {
+  teamId: string;
+  leadId: number;
+  name: TrackingEventName;
+  url: string | undefined;
+  occurredAt: Date;
+  verdict: { verdict: 'human' | 'machine'; reason: string | null };
+}
+
+/**
+ * A flush's columns as Postgres array literals (insertTrackingEvents), put together from pieces escaped
+ * once: a ledger row's properties start (the writer keeps it per row), a link's url, a team id, a reason.
+ */
+export class TrackingEventColumnsBuilder {
+  readonly #teamIds: string[] = [];
+  readonly #leadIds: number[] = [];
+  readonly #names: string[] = [];
+  readonly #properties: string[] = [];
+  readonly #occurredAt: number[] = [];
+  readonly #verdicts: string[] = [];
+  readonly #reasons: string[] = [];
+
+  /** `propertiesStart` is escaped already (escapeArrayText). */
+  add(event: ColumnsEvent, propertiesStart: string): void {
+    this.#teamIds.push(cachedElement(event.teamId));
+    this.#leadIds.push(event.leadId);
+    this.#names.push(event.name);
+    this.#properties.push(`"${propertiesStart}${event.url === undefined ? '' : urlProperty(event.url)}}"`);
+    this.#occurredAt.push(event.occurredAt.getTime());
+    this.#verdicts.push(event.verdict.verdict);
+    this.#reasons.push(event.verdict.reason === null ? 'NULL' : cachedElement(event.verdict.reason));
+  }
+
+  build(): TrackingEventColumns {
+    const literal = (elements: readonly (string | number)[]) => `{${elements.join(',')}}`;
+    return {
+      teamIds: literal(this.#teamIds),
+      leadIds: literal(this.#leadIds),
+      names: literal(this.#names),
+      properties: literal(this.#properties),
+      occurredAt: literal(this.#occurredAt),
+      verdicts: literal(this.#verdicts),
+      verdictReasons: literal(this.#reasons),
+      count: this.#leadIds.length,
+    };
+  }
+}
+
+/** Team ids and reasons: a handful of strings, each escaped once. Bounded. */
+const elements = new Map<string, string>();
+function cachedElement(text: string): string {
+  let element = elements.get(text);
+  if (element === undefined) {
+    if (elements.size >= ESCAPED_KEPT) elements.clear();
+    elements.set(text, (element = arrayElement(text)));
+  }
+  return element;
+}
+
+/** `,"url":"…"` escaped for an array literal, per link address (the same few per email template). Bounded. */
+const urlProperties = new Map<string, string>();
+function urlProperty(url: string): string {
+  let property = urlProperties.get(url);
+  if (property === undefined) {
+    if (urlProperties.size >= ESCAPED_KEPT) urlProperties.clear();
+    urlProperties.set(url, (property = escapeArrayText(`,"url":${JSON.stringify(url)}`)));
+  }
+  return property;
+}
+const ESCAPED_KEPT = 10_000;
+
+/** Text escaped for the inside of a quoted array element (arrayElement without its quotes). */
+export function escapeArrayText(text: string): string {
+  return arrayElement(text).slice(1, -1);
+}
 
 export interface FirstActivity {
   team_id: string;

@@ -5,15 +5,15 @@ import type { ScorableEvent } from '../scoring/score-events.ts';
 import { BatchWriter, type BatchWriterOptions } from './batch-writer.ts';
 import { LINK_BURST_MS, MACHINE_REASONS, type Verdict } from './classify-activity.ts';
 import {
-  arrayElement,
   correctBursts,
+  escapeArrayText,
   insertTrackingEvents,
   markSendsActive,
   sendSources,
   type BurstCorrection,
   type FirstActivity,
   type SendSource,
-  type TrackingEventColumns,
+  TrackingEventColumnsBuilder,
 } from './queries.ts';
 
 /** An open or click that was answered: it must be stored, whatever happens next. */
@@ -146,7 +146,7 @@ export class TrackingWriter {
     for (const event of batch) event.state = 'writing';
     try {
       const labels = await this.#labelsOf(batch);
-      const columns = new ColumnsBuilder();
+      const columns = new TrackingEventColumnsBuilder();
       const firsts = new Map<string, FirstActivity>();
       for (const event of batch) {
         const propertiesStart = labels.get(event.send);
@@ -235,8 +235,9 @@ export class TrackingWriter {
 
   /**
    * By ledger row, the start of its events' properties: its labels and send_id as JSON text, without the
-   * closing brace (a click adds its url), escaped for an array literal (ColumnsBuilder). The rows come in one query, each source's labels from a
-   * short-lived cache (awaited only when not there: a flush holds thousands of rows).
+   * closing brace (a click adds its url), escaped for an array literal (TrackingEventColumnsBuilder). The
+   * rows come in one query, each source's labels from a short-lived cache (awaited only when not there: a
+   * flush holds thousands of rows).
    */
   async #labelsOf(batch: readonly Buffered[]): Promise<Map<string, string>> {
     const wanted = new Map<string, { team_id: string; id: number }>();
@@ -318,73 +319,6 @@ export class TrackingWriter {
     // Past its window a burst only wastes memory; a newer click of the email starts a new one anyway.
     for (const [key, burst] of this.#bursts) if (now - burst.seenAt > 5 * LINK_BURST_MS) this.#bursts.delete(key);
   }
-}
-
-/**
- * A flush's columns as Postgres array literals (queries.ts, insertTrackingEvents), put together from
- * pieces escaped once: a ledger row's properties start (#labelsOf), a link's url, a team id, a reason.
- */
-class ColumnsBuilder {
-  readonly #teamIds: string[] = [];
-  readonly #leadIds: number[] = [];
-  readonly #names: string[] = [];
-  readonly #properties: string[] = [];
-  readonly #occurredAt: number[] = [];
-  readonly #verdicts: string[] = [];
-  readonly #reasons: string[] = [];
-
-  /** `propertiesStart` is escaped already (escapeArrayText). */
-  add(event: Buffered, propertiesStart: string): void {
-    this.#teamIds.push(cachedElement(event.teamId));
-    this.#leadIds.push(event.leadId);
-    this.#names.push(event.name);
-    this.#properties.push(`"${propertiesStart}${event.url === undefined ? '' : urlProperty(event.url)}}"`);
-    this.#occurredAt.push(event.occurredAt.getTime());
-    this.#verdicts.push(event.verdict.verdict);
-    this.#reasons.push(event.verdict.reason === null ? 'NULL' : cachedElement(event.verdict.reason));
-  }
-
-  build(): TrackingEventColumns {
-    const literal = (elements: readonly (string | number)[]) => `{${elements.join(',')}}`;
-    return {
-      teamIds: literal(this.#teamIds),
-      leadIds: literal(this.#leadIds),
-      names: literal(this.#names),
-      properties: literal(this.#properties),
-      occurredAt: literal(this.#occurredAt),
-      verdicts: literal(this.#verdicts),
-      verdictReasons: literal(this.#reasons),
-      count: this.#leadIds.length,
-    };
-  }
-}
-
-/** Team ids and reasons: a handful of strings, each escaped once. Bounded. */
-const elements = new Map<string, string>();
-function cachedElement(text: string): string {
-  let element = elements.get(text);
-  if (element === undefined) {
-    if (elements.size >= ESCAPED_KEPT) elements.clear();
-    elements.set(text, (element = arrayElement(text)));
-  }
-  return element;
-}
-
-/** `,"url":"…"` escaped for an array literal, per link address (the same few per email template). Bounded. */
-const urlProperties = new Map<string, string>();
-function urlProperty(url: string): string {
-  let property = urlProperties.get(url);
-  if (property === undefined) {
-    if (urlProperties.size >= ESCAPED_KEPT) urlProperties.clear();
-    urlProperties.set(url, (property = escapeArrayText(`,"url":${JSON.stringify(url)}`)));
-  }
-  return property;
-}
-const ESCAPED_KEPT = 10_000;
-
-/** Text escaped for the inside of a quoted array element (arrayElement without its quotes). */
-function escapeArrayText(text: string): string {
-  return arrayElement(text).slice(1, -1);
 }
 
 const datedKey = (event: Buffered) => `${event.send}:${event.name}`;
