@@ -180,8 +180,10 @@ describe('the segment builder', () => {
     expect(conditionTexts(view)).toHaveLength(3);
     // Still a reporting segment while editing: the unsubscribed VP is counted in the preview.
     view = await act(view, { actionId: ActionIds.segmentConditionRemove, blockId: 'segment_condition_2' }, counted(3));
-    // Saved as a sending segment (the box left unticked): 2.
-    const ack = await app.interaction(app.slack.viewSubmission({ viewId: view.id, userId: MARKETER, values: { segment_name: 'Mfg VPs', segment_description: 'All of them' } }));
+    // The box comes ticked (a reporting segment); unticked, it is saved as a sending segment: 2.
+    const ack = await app.interaction(
+      app.slack.viewSubmission({ viewId: view.id, userId: MARKETER, values: { segment_name: 'Mfg VPs', segment_description: 'All of them', segment_suppressed: null } }),
+    );
     expect(ack).toBe('');
     await app.slack.waitForCall('chat.postMessage', (call) => String(call.args.text).startsWith(':white_check_mark: Saved your changes to *Mfg VPs*: *2 leads* match right now (subscribed'));
     const [stored] = await app.db.sql`SELECT name, rule, include_suppressed, updated_by FROM segments WHERE name = 'Mfg VPs'`;

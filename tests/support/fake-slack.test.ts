@@ -267,6 +267,27 @@ describe('fake Slack files and view submissions', () => {
     const pdf = slack.addFile({ name: 'a.pdf', content: '%PDF' });
     expect(() => slack.viewSubmission({ viewId: opened.view!.id!, userId: USER, values: { upload: [pdf.id], ok: ['yes'] } })).toThrow('only csv');
   });
+
+  it('submits what an untouched input shows (its initial value or options), as Slack does; null clears it', async () => {
+    seedWorkspace();
+    const yes = { text: { type: 'plain_text', text: 'Yes' }, value: 'yes' };
+    const view = {
+      ...modal([
+        { type: 'input', block_id: 'name', label: { type: 'plain_text', text: 'Name' }, element: { type: 'plain_text_input', action_id: 'text', initial_value: 'Mfg VPs' } },
+        { type: 'input', block_id: 'ok', optional: true, label: { type: 'plain_text', text: 'OK' }, element: { type: 'checkboxes', action_id: 'boxes', options: [yes], initial_options: [yes] } },
+      ] as KnownBlock[]),
+      submit: { type: 'plain_text' as const, text: 'Save' },
+      callback_id: 'edit_modal',
+    };
+    const opened = await client.views.open({ trigger_id: slack.newTriggerId(), view });
+    const untouched = slack.viewSubmission({ viewId: opened.view!.id!, userId: USER });
+    expect((untouched.view as { state: unknown }).state).toEqual({
+      values: { name: { text: { type: 'plain_text_input', value: 'Mfg VPs' } }, ok: { boxes: { type: 'checkboxes', selected_options: [yes] } } },
+    });
+    const cleared = slack.viewSubmission({ viewId: opened.view!.id!, userId: USER, values: { ok: null } });
+    expect((cleared.view as { state: { values: { ok: unknown } } }).state.values.ok).toEqual({ boxes: { type: 'checkboxes', selected_options: [] } });
+    expect(() => slack.viewSubmission({ viewId: opened.view!.id!, userId: USER, values: { name: null } })).toThrow('required input "name" is empty');
+  });
 });
 
 describe('fake Slack file uploads (filesUploadV2)', () => {

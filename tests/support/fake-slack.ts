@@ -106,7 +106,8 @@ export interface ViewSubmissionOptions {
   /**
    * block_id → the value the person entered, by element type: plain_text_input a string; checkboxes and
    * multi selects the option values; static_select an option value; file_input file ids (from addFile).
-   * Input blocks left out are submitted empty, as Slack does.
+   * Input blocks left out submit what they show (their initial value, option(s), date…), as in Slack; `null`
+   * clears one.
    */
   values?: Record<string, string | readonly string[] | null>;
 }
@@ -1092,7 +1093,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const state: Record<string, Record<string, Args>> = {};
     for (const [blockId, block] of inputs) {
       const element = block.element as Args;
-      const given = values[blockId];
+      // An input the person did not touch submits what it showed, as in Slack.
+      const given = blockId in values ? values[blockId] : initialOf(element);
       const stateValue = inputState(element, given, blockId);
       if (block.optional !== true && isEmptyState(stateValue)) {
         throw new Error(`Slack would not submit: the required input "${blockId}" is empty`);
