@@ -12,6 +12,9 @@ import { startTestApp, type TestApp } from '../support/test-app.ts';
 export const TEAM = 'T0TRACKING';
 export const HUMAN_UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15';
 
+/** LAUNCH's pricing link, as written in it (twice). */
+export const PRICING = 'https://shop.example.com/pricing?plan=pro&ref=mail#top';
+
 /** Two web links (one with a merge field), a mailto link, and the same pricing link twice (one link). */
 export const LAUNCH: TemplateContent = {
   name: 'Launch',
@@ -21,9 +24,9 @@ export const LAUNCH: TemplateContent = {
   body: [
     'Hi {{ first_name | default: "there" }},',
     '',
-    'See [our pricing](https://shop.example.com/pricing?plan=pro&ref=mail#top) or [your page](https://shop.example.com/c/{{ company }}).',
+    `See [our pricing](${PRICING}) or [your page](https://shop.example.com/c/{{ company }}).`,
     '',
-    'Write to [sales](mailto:sales@example.com). Again: https://shop.example.com/pricing?plan=pro&ref=mail#top',
+    `Write to [sales](mailto:sales@example.com). Again: ${PRICING}`,
   ].join('\n'),
 };
 export const OTHER_SEQUENCE = 'Nurture "Q4" \\ EMEA';

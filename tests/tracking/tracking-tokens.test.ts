@@ -7,7 +7,7 @@ import { EMAIL_TOKEN, LINK_TOKEN, readClickToken, readVisitorToken, signLinkToke
 import type { ManualClock } from '../support/manual-clock.ts';
 import type { TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { eventsOf, hit, HUMAN_UA, LAUNCH, local, sendTo, startTrackingApp, TEAM, trackedUrls } from './tracking-support.ts';
+import { eventsOf, hit, HUMAN_UA, LAUNCH, local, PRICING, sendTo, startTrackingApp, TEAM, trackedUrls } from './tracking-support.ts';
 
 let app: TestApp;
 let clock: ManualClock;
@@ -18,7 +18,6 @@ afterAll(async () => {
   await app?.stop();
 });
 
-const PRICING = 'https://shop.example.com/pricing?plan=pro&ref=mail#top';
 const VERSION = compileTemplate(LAUNCH).version;
 
 /** The path token of a tracked URL: `/t/c/<token>` or `/t/o/<token>.gif`. */

@@ -10,7 +10,7 @@ import { unsubscribeToken } from '../../src/modules/unsubscribes/unsubscribe-tok
 import type { ManualClock } from '../support/manual-clock.ts';
 import type { TestApp } from '../support/test-app.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { eventsOf, hit, HUMAN_UA, local, sendTo, SENT_AT, startTrackingApp, TEAM, trackedUrls, type StoredEvent } from './tracking-support.ts';
+import { eventsOf, hit, HUMAN_UA, local, PRICING, sendTo, SENT_AT, startTrackingApp, TEAM, trackedUrls, type StoredEvent } from './tracking-support.ts';
 
 let app: TestApp;
 let clock: ManualClock;
@@ -21,7 +21,6 @@ afterAll(async () => {
   await app?.stop();
 });
 
-const PRICING = 'https://shop.example.com/pricing?plan=pro&ref=mail#top';
 
 /** Waits until the lead has `count` stored events. */
 async function storedEvents(leadId: number, count: number): Promise<StoredEvent[]> {

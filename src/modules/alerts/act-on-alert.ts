@@ -7,7 +7,7 @@ import { recordAudit } from '../workspaces/queries.ts';
 import { DEFAULT_ALERT_CHANNEL_SETTINGS } from './alert-channel.ts';
 import { loadAlertViews } from './alert-views.ts';
 import { buildAlertMessage, buildRollupMessage, SNOOZE_CHOICES } from './build-alert-message.ts';
-import { alertsOfMessage, claimAlertRow, findAlert, findAlertChannel, markNotAFit, setLeadOwner, snoozeAlertRow, type LeadAlert } from './queries.ts';
+import { alertsOfMessage, decideAlertRow, findAlert, findAlertChannel, setLeadOwner, snoozeAlertRow, type LeadAlert } from './queries.ts';
 
 export const ALERT_GONE_TEXT = 'This alert is gone: its lead was erased.';
 
@@ -42,7 +42,7 @@ export async function claimAlert(services: Services, action: AlertAction): Promi
   await requireRole(services, teamId, userId, ['rep'], 'Claiming a hot lead');
   const now = services.clock.now();
   const claimed = await services.sql.begin(async (tx) => {
-    const alert = await claimAlertRow(tx, teamId, alertId, userId, now);
+    const alert = await decideAlertRow(tx, { teamId, alertId, userId, now, status: 'claimed' });
     if (!alert) return undefined;
     await setLeadOwner(tx, teamId, alert.leadId, userId);
     await recordAudit(tx, { teamId, actorUserId: userId, action: 'alert.claimed', subject: String(alertId), details: { leadId: alert.leadId } });
@@ -61,7 +61,7 @@ export async function markAlertNotAFit(services: Services, action: AlertAction):
   const { teamId, userId, alertId } = action;
   await requireRole(services, teamId, userId, ['rep'], 'Marking a hot lead not a fit');
   const alert = await services.sql.begin(async (tx) => {
-    const marked = await markNotAFit(tx, teamId, alertId, userId, services.clock.now());
+    const marked = await decideAlertRow(tx, { teamId, alertId, userId, now: services.clock.now(), status: 'not_a_fit' });
     if (marked) await recordAudit(tx, { teamId, actorUserId: userId, action: 'alert.not_a_fit', subject: String(alertId), details: { leadId: marked.leadId } });
     return marked;
   });

@@ -222,25 +222,23 @@ export async function alertsOfMessage(sql: Queryable, teamId: string, channelId:
     SELECT ${sql.unsafe(ALERT_COLUMNS)} FROM lead_alerts WHERE team_id = ${teamId} AND channel_id = ${channelId} AND message_ts = ${messageTs} ORDER BY id`;
 }
 
-/** The rep takes the alert: only while it is posted (two reps clicking at once: the first wins). */
-export async function claimAlertRow(sql: Queryable, teamId: string, alertId: number, userId: string, now: Date): Promise<LeadAlert | undefined> {
+/**
+ * A rep decides the alert (claims it, or finds the lead not a fit): only while it is posted, so of two
+ * reps clicking at once the first wins.
+ */
+export async function decideAlertRow(
+  sql: Queryable,
+  decision: { teamId: string; alertId: number; userId: string; now: Date; status: 'claimed' | 'not_a_fit' },
+): Promise<LeadAlert | undefined> {
   const [row] = await sql<LeadAlert[]>`
-    UPDATE lead_alerts SET status = 'claimed', decided_by = ${userId}, decided_at = ${now}
-    WHERE team_id = ${teamId} AND id = ${alertId} AND status = 'posted'
+    UPDATE lead_alerts SET status = ${decision.status}, decided_by = ${decision.userId}, decided_at = ${decision.now}
+    WHERE team_id = ${decision.teamId} AND id = ${decision.alertId} AND status = 'posted'
     RETURNING ${sql.unsafe(ALERT_COLUMNS)}`;
   return row;
 }
 
 export async function setLeadOwner(sql: Queryable, teamId: string, leadId: number, userId: string): Promise<void> {
   await sql`UPDATE leads SET owner_user_id = ${userId}, updated_at = now() WHERE team_id = ${teamId} AND id = ${leadId}`;
-}
-
-export async function markNotAFit(sql: Queryable, teamId: string, alertId: number, userId: string, now: Date): Promise<LeadAlert | undefined> {
-  const [row] = await sql<LeadAlert[]>`
-    UPDATE lead_alerts SET status = 'not_a_fit', decided_by = ${userId}, decided_at = ${now}
-    WHERE team_id = ${teamId} AND id = ${alertId} AND status = 'posted'
-    RETURNING ${sql.unsafe(ALERT_COLUMNS)}`;
-  return row;
 }
 
 /** Back to waiting until `until`; the poster posts it again then, as a new message. */
